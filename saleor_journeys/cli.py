@@ -1,0 +1,21 @@
+"""The ``saleor-journeys`` command: Django's management commands on the bundled project.
+
+``serve``, ``worker``, ``beat``, ``createapikey`` and ``replay`` are the app's own; ``migrate``,
+``check`` and the rest are Django's.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_journeys.project.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["saleor-journeys", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

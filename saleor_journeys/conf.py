@@ -1,0 +1,116 @@
+"""The app's settings: one namespaced dict, ``settings.SALEOR_JOURNEYS``.
+
+Every key has a documented default here; an unknown key is reported by the system check
+``saleor_journeys.E001`` so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+SETTINGS_NAME = "SALEOR_JOURNEYS"
+
+# What the bundled project uses when SECRET_KEY is missing outside the embedded default; the
+# check saleor_journeys.E010 refuses to run production with it.
+PLACEHOLDER_SECRET_KEY = "saleor-journeys-unset-secret-key"  # noqa: S105
+
+
+class JourneysSettings(TypedDict):
+    PUBLIC_URL: str | None
+    """Absolute URL the app is reached at by Saleor and browsers, e.g.
+    ``https://journeys.example.com``. Used for the manifest's URLs; when unset they are built
+    from the incoming request (fine behind a proxy that sets the Host header correctly)."""
+
+    APP_ID: str
+    """The manifest ``id``. Saleor refuses a second app with the same id in one shop."""
+
+    APP_NAME: str
+    """The name shown in the Saleor Dashboard."""
+
+    ALLOWED_SALEOR_API_URLS: list[str]
+    """Saleor API URLs (``https://shop.example.com/graphql/``) allowed to install the app.
+    Empty allows any Saleor; system check ``saleor_journeys.W002`` warns about that in
+    production."""
+
+    ALLOW_PRIVATE_SALEOR_URLS: bool
+    """Let a Saleor at a loopback or private address, or over plain ``http``, install the app.
+    Needed for a Saleor running on a developer's machine; off in production, where it would let
+    anyone make the app fetch internal URLs. URLs in ``ALLOWED_SALEOR_API_URLS`` are always
+    allowed."""
+
+    SALEOR_HTTP_TIMEOUT: float
+    """Seconds to wait for Saleor when calling its API or fetching its JWKS."""
+
+    JWKS_REFETCH_INTERVAL: int
+    """Minimum seconds between two JWKS fetches for one installation, when a webhook is signed
+    with a key id the app does not know (key rotation). Limits what forged requests can cost."""
+
+    WEBHOOK_MAX_BODY_BYTES: int
+    """Largest webhook body accepted; larger ones are answered 413."""
+
+    WEBHOOK_LOCK_TIMEOUT_MS: int
+    """How long (ms) storing a delivery may wait for a database lock before the webhook is
+    answered 503 so that Saleor retries, instead of hanging until Saleor's own timeout."""
+
+    DELIVERY_MAX_ATTEMPTS: int
+    """How often processing a stored delivery is tried before it is marked failed."""
+
+    DELIVERY_RETRY_DELAY: int
+    """Seconds before the first retry of a delivery whose processing failed; doubles each time."""
+
+    SWEEP_INTERVAL: int
+    """Seconds between two runs of the sweeper that processes stored deliveries whose task was
+    lost (a broker flush, a worker killed)."""
+
+    SWEEP_GRACE: int
+    """Seconds a fresh delivery is left to its own task before the sweeper claims it."""
+
+    SWEEP_BATCH: int
+    """Most deliveries the sweeper claims in one run."""
+
+    GRAPHQL_AUTHENTICATORS: list[str]
+    """Dotted paths of the classes that authenticate GraphQL requests, tried in order."""
+
+    GRAPHQL_MAX_PAGE_SIZE: int
+    """Largest ``first``/``last`` accepted by the GraphQL connections."""
+
+
+DEFAULTS: JourneysSettings = {
+    "PUBLIC_URL": None,
+    "APP_ID": "saleor.journeys",
+    "APP_NAME": "Journeys",
+    "ALLOWED_SALEOR_API_URLS": [],
+    "ALLOW_PRIVATE_SALEOR_URLS": False,
+    "SALEOR_HTTP_TIMEOUT": 10.0,
+    "JWKS_REFETCH_INTERVAL": 60,
+    "WEBHOOK_MAX_BODY_BYTES": 2 * 1024 * 1024,
+    "WEBHOOK_LOCK_TIMEOUT_MS": 5000,
+    "DELIVERY_MAX_ATTEMPTS": 8,
+    "DELIVERY_RETRY_DELAY": 30,
+    "SWEEP_INTERVAL": 30,
+    "SWEEP_GRACE": 15,
+    "SWEEP_BATCH": 500,
+    "GRAPHQL_AUTHENTICATORS": ["saleor_journeys.auth.api_keys.ApiKeyAuthenticator"],
+    "GRAPHQL_MAX_PAGE_SIZE": 100,
+}
+
+
+def user_settings() -> dict[str, Any]:
+    value = getattr(settings, SETTINGS_NAME, {})
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"settings.{SETTINGS_NAME} must be a dict.")
+    return value
+
+
+def unknown_keys() -> list[str]:
+    return sorted(set(user_settings()) - set(DEFAULTS))
+
+
+def get(name: str) -> Any:
+    """The value of ``settings.SALEOR_JOURNEYS[name]``, or its default."""
+    if name not in DEFAULTS:
+        raise ImproperlyConfigured(f"{SETTINGS_NAME}[{name!r}] is not a setting of this app.")
+    return user_settings().get(name, DEFAULTS[name])  # type: ignore[literal-required]

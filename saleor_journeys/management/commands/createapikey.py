@@ -1,0 +1,34 @@
+"""``saleor-journeys createapikey --saleor-api-url URL``: a GraphQL API key for one shop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from saleor_journeys.auth import api_keys
+from saleor_journeys.runtime import embedded
+from saleor_journeys.saleor.models import Installation
+from saleor_journeys.saleor.registration import normalise_api_url
+
+
+class Command(BaseCommand):
+    help = "Create an API key for the GraphQL API of one installation; prints it last."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--saleor-api-url", required=True, help="e.g. https://shop/graphql/")
+        parser.add_argument("--name", default="cli", help="A label to recognise the key by.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        embedded.ensure_migrated()
+        api_url = normalise_api_url(options["saleor_api_url"])
+        installation = Installation.objects.filter(saleor_api_url=api_url).first()
+        if installation is None:
+            known = ", ".join(Installation.objects.values_list("saleor_api_url", flat=True))
+            raise CommandError(
+                f"No Saleor at {api_url} has installed the app. Installed: {known or 'none yet'}."
+            )
+        row, key = api_keys.create(installation, options["name"])
+        self.stdout.write(f"Created API key {row.name!r} for {api_url}. Store it now; it is")
+        self.stdout.write("not shown again. Use it as 'Authorization: Bearer <key>'.")
+        self.stdout.write(key)

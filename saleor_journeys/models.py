@@ -1,0 +1,22 @@
+"""Django looks for models here; each lives in the package that owns it."""
+
+from saleor_journeys.auth.models import ApiKey
+from saleor_journeys.commerce.models import Checkout, CheckoutLine, Order, OrderLine
+from saleor_journeys.contacts.models import Contact, ContactKind, Erasure
+from saleor_journeys.events.models import Event
+from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
+
+__all__ = [
+    "ApiKey",
+    "Checkout",
+    "CheckoutLine",
+    "Contact",
+    "ContactKind",
+    "DeliveryStatus",
+    "Erasure",
+    "Event",
+    "Installation",
+    "Order",
+    "OrderLine",
+    "WebhookDelivery",
+]

@@ -1,0 +1,16 @@
+"""Periodic tasks to merge into the host's ``CELERY_BEAT_SCHEDULE`` (the bundled project does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saleor_journeys import conf
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    return {
+        "saleor-journeys-sweep-deliveries": {
+            "task": "saleor_journeys.sweep_deliveries",
+            "schedule": float(conf.get("SWEEP_INTERVAL")),
+        },
+    }
