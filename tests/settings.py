@@ -27,11 +27,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The host's own Celery app (tests/celery_app.py); tasks run in process unless a test starts a
 # real worker against Redis.
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("TEST_CELERY_EAGER", "1") == "1"
 CELERY_TASK_IGNORE_RESULT = True
 
 SALEOR_JOURNEYS = {
     "ALLOW_PRIVATE_SALEOR_URLS": True,
     "SALEOR_HTTP_TIMEOUT": 2.0,
     "WEBHOOK_LOCK_TIMEOUT_MS": 300,
+    # The integration tests' worker sweeps at once instead of leaving tasks their grace time.
+    "SWEEP_GRACE": int(os.environ.get("TEST_SWEEP_GRACE", "15")),
 }
