@@ -77,7 +77,7 @@ def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
     if not _is_production():
         return []
     messages: list[CheckMessage] = []
-    if settings.SECRET_KEY in INSECURE_SECRET_KEYS or len(settings.SECRET_KEY) < 32:
+    if settings.SECRET_KEY in INSECURE_SECRET_KEYS or len(settings.SECRET_KEY) < 50:
         messages.append(
             Error(
                 "SECRET_KEY is not set to a long random value.",
@@ -85,11 +85,11 @@ def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="saleor_journeys.E010",
             )
         )
-    if "*" in settings.ALLOWED_HOSTS:
+    if "*" in settings.ALLOWED_HOSTS or not settings.ALLOWED_HOSTS:
         messages.append(
             Error(
-                "ALLOWED_HOSTS accepts any host.",
-                hint="List the host names the app is reached at.",
+                "ALLOWED_HOSTS is empty (every request would be refused) or accepts any host.",
+                hint="List the host names the app is reached at, or set its public URL.",
                 id="saleor_journeys.E011",
             )
         )

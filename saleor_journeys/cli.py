@@ -9,9 +9,14 @@ from __future__ import annotations
 import os
 import sys
 
+BUNDLED_SETTINGS = "saleor_journeys.project.settings"
+
 
 def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saleor_journeys.project.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", BUNDLED_SETTINGS)
+    if os.environ["DJANGO_SETTINGS_MODULE"] == BUNDLED_SETTINGS:
+        # Tasks queued by any command go through the bundled project's Celery app.
+        import saleor_journeys.project.celery  # noqa: F401
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["saleor-journeys", *(sys.argv[1:] if argv is None else argv)])

@@ -48,6 +48,11 @@ class JourneysSettings(TypedDict):
     """Minimum seconds between two JWKS fetches for one installation, when a webhook is signed
     with a key id the app does not know (key rotation). Limits what forged requests can cost."""
 
+    INSTALLATION_CACHE_SECONDS: float
+    """How long a web process keeps an installation and its parsed keys in memory. A
+    deactivated installation is refused by every process within this time; new keys (a
+    rotation, a re-install) are picked up at once."""
+
     WEBHOOK_MAX_BODY_BYTES: int
     """Largest webhook body accepted; larger ones are answered 413."""
 
@@ -86,6 +91,7 @@ DEFAULTS: JourneysSettings = {
     "ALLOW_PRIVATE_SALEOR_URLS": False,
     "SALEOR_HTTP_TIMEOUT": 10.0,
     "JWKS_REFETCH_INTERVAL": 60,
+    "INSTALLATION_CACHE_SECONDS": 30.0,
     "WEBHOOK_MAX_BODY_BYTES": 2 * 1024 * 1024,
     "WEBHOOK_LOCK_TIMEOUT_MS": 5000,
     "DELIVERY_MAX_ATTEMPTS": 8,

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from saleor_journeys.saleor import keys
 from saleor_journeys.saleor.models import Installation
 from tests.fixtures import deliveries
 from tests.fixtures.saleor_server import FakeSaleor
@@ -105,3 +106,11 @@ def send_signed(send_webhook: Send, signing_key: SigningKey, installation: Insta
         return send_webhook(body, event=event, **kwargs)
 
     return send
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_installations() -> Iterator[None]:
+    """Each test has its own installations; none may be served from an earlier test's cache."""
+    keys.clear()
+    yield
+    keys.clear()

@@ -69,3 +69,9 @@ def test_debug_is_not_judged_as_production(settings: Any) -> None:
     settings.SECRET_KEY = "short"
 
     assert checks.check_production() == []
+
+
+def test_empty_allowed_hosts_in_production_is_an_error(settings: Any) -> None:
+    settings.ALLOWED_HOSTS = []
+
+    assert "saleor_journeys.E011" in ids(checks.check_production())

@@ -104,7 +104,8 @@ def test_replay_stores_the_recorded_deliveries_and_lists_contacts(
 def test_production_without_a_secret_key_refuses_to_start(
     embedded_env: dict[str, str],
 ) -> None:
-    env = {**embedded_env, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres"}
+    database = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    env = {**embedded_env, "DATABASE_URL": database}
 
     result = run("serve", "--port", str(_free_port()), env=env, timeout=60)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+from django.db.models import Q
+
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.identity import email_sha256, find, normalise_email
 from saleor_journeys.contacts.models import Contact, Erasure
@@ -26,13 +30,18 @@ def erase(ctx: IngestContext, user: payloads.User) -> Contact | None:
     )
     ctx.erased = True
     contact = find(ctx, saleor_user_id=user.id, email=email)
+    events = Event.objects.filter(contact=contact) if contact else Event.objects.none()
+
+    mentions = Q(pk__in=events.exclude(delivery=None).values("delivery_id"))
+    if email:
+        # Deliveries not linked to the card (failed ones, or none exists) name the address too.
+        mentions |= Q(body__icontains=json.dumps(email)[1:-1])
+    WebhookDelivery.objects.filter(mentions, installation=ctx.installation).exclude(
+        pk=ctx.delivery.pk
+    ).update(body="", erased=True)
     if contact is None:
         return None
 
-    events = Event.objects.filter(contact=contact)
-    WebhookDelivery.objects.filter(
-        pk__in=events.exclude(delivery=None).values("delivery_id")
-    ).update(body="", erased=True)
     events.update(data={})
     Checkout.objects.filter(contact=contact).update(email=None, metadata={})
     Order.objects.filter(contact=contact).update(email=None)

@@ -1,5 +1,5 @@
-"""The bundled Django project behind the ``saleor-journeys`` command."""
+"""The bundled Django project behind the ``saleor-journeys`` command.
 
-from saleor_journeys.project.celery import app as celery_app
-
-__all__ = ["celery_app"]
+Its Celery app (``project/celery.py``) is imported by the command and by ``wsgi.py``, not here,
+so that importing a module of this package does not replace a host project's Celery app.
+"""

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import dj_email_url
+from django.core.exceptions import ImproperlyConfigured
 
 TRUE = {"1", "true", "yes", "on"}
 
@@ -49,13 +50,19 @@ def email_settings(url: str) -> dict[str, Any]:
     """
     parts = urlsplit(url)
     if parts.scheme.startswith("anymail+"):
-        esp = parts.scheme.removeprefix("anymail+")
+        # URL schemes cannot hold "_": amazon-ses names anymail's amazon_ses module.
+        esp = parts.scheme.removeprefix("anymail+").replace("-", "_")
         options = {f"{esp.upper()}_{k.upper()}": v for k, v in parse_qsl(parts.query)}
         api_key = parts.username or parts.password
         if api_key:
             options[f"{esp.upper()}_API_KEY"] = api_key
         return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend", "ANYMAIL": options}
     config = dj_email_url.parse(url)
+    if "EMAIL_BACKEND" not in config:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL scheme {parts.scheme!r} is not supported: use smtp://, smtps://, "
+            "console:// or anymail+<provider>://"
+        )
     return {
         "EMAIL_BACKEND": config["EMAIL_BACKEND"],
         "EMAIL_HOST": config["EMAIL_HOST"],

@@ -31,7 +31,11 @@ if EMBEDDED:
 else:
     DATABASES = {
         "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"], conn_max_age=600, conn_health_checks=True
+            # No health-check query before each request: a connection broken by a database
+            # restart fails one request (a webhook gets 503 and is retried) and is replaced.
+            os.environ["DATABASE_URL"],
+            conn_max_age=600,
+            conn_health_checks=False,
         )
     }
 
@@ -59,8 +63,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# The app page is shown inside the Saleor Dashboard's iframe.
-X_FRAME_OPTIONS = "SAMEORIGIN"
+# Pages are not framed, except the app page the Saleor Dashboard shows (it opts out).
+X_FRAME_OPTIONS = "DENY"
 ROOT_URLCONF = "saleor_journeys.project.urls"
 WSGI_APPLICATION = "saleor_journeys.project.wsgi.application"
 TEMPLATES = [

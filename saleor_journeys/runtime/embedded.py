@@ -16,7 +16,13 @@ logger = logging.getLogger(__name__)
 
 
 def is_embedded() -> bool:
-    return connection.vendor == "sqlite" and getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+    """SQLite: the single-machine default, which migrates itself."""
+    return connection.vendor == "sqlite"
+
+
+def runs_tasks_in_process() -> bool:
+    """No broker: tasks run where they are queued, and no beat sweeps."""
+    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
 
 
 def ensure_migrated() -> None:
@@ -30,7 +36,8 @@ def ensure_migrated() -> None:
 
 
 def start_sweeper() -> threading.Thread:
-    """Without a beat, a thread of the web process sweeps deliveries whose processing failed."""
+    """Without a broker there is no beat: a thread of each web process sweeps deliveries whose
+    processing failed, so they are retried all the same."""
     from saleor_journeys.runtime import deliveries
 
     stop = threading.Event()

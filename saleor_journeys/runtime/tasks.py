@@ -7,13 +7,15 @@ import logging
 from celery import shared_task
 
 from saleor_journeys.runtime import deliveries
+from saleor_journeys.runtime.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="saleor_journeys.process_delivery", acks_late=True, ignore_result=True)
-def process_delivery(delivery_id: int) -> bool:
-    return deliveries.process(delivery_id)
+@shared_task(name="saleor_journeys.process_deliveries", acks_late=True, ignore_result=True)
+def process_deliveries(delivery_ids: list[int]) -> int:
+    """Process stored deliveries; ids already processed (or gone) are skipped."""
+    return sum(deliveries.process(delivery_id) for delivery_id in delivery_ids)
 
 
 @shared_task(name="saleor_journeys.sweep_deliveries", ignore_result=True)
@@ -22,11 +24,16 @@ def sweep_deliveries() -> int:
     return deliveries.sweep()
 
 
+_publisher = BatchPublisher(lambda ids: process_deliveries.delay(ids))
+
+
 def enqueue_delivery(delivery_id: int) -> None:
     """Hand a stored delivery to a worker. A broker outage only delays it: the sweeper has it."""
-    try:
-        process_delivery.delay(delivery_id)
-    except Exception:
-        logger.warning(
-            "Could not enqueue delivery %s; the sweeper will process it", delivery_id, exc_info=True
-        )
+    if process_deliveries.app.conf.task_always_eager:
+        # No broker (the embedded default, tests): process it here and now.
+        try:
+            process_deliveries.delay([delivery_id])
+        except Exception:
+            logger.exception("Processing delivery %s failed; the sweeper retries", delivery_id)
+        return
+    _publisher.submit(delivery_id)

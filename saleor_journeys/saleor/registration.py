@@ -11,7 +11,7 @@ from django.db import transaction
 
 from saleor_journeys import conf
 from saleor_journeys.core import clock
-from saleor_journeys.saleor import client
+from saleor_journeys.saleor import client, keys
 from saleor_journeys.saleor.models import Installation
 
 logger = logging.getLogger(__name__)
@@ -86,5 +86,6 @@ def register(*, api_url: str, domain: str, auth_token: str) -> Installation:
                 "is_active": True,
             },
         )
+    keys.clear(api_url)
     logger.info("%s installation for %s (app %s)", "New" if created else "Renewed", api_url, app_id)
     return installation

@@ -60,23 +60,34 @@ class SaleorTrigger(Generic[P]):
 
     def parse(self, body: str) -> P:
         try:
-            data: Any = json.loads(body)
-        except ValueError as exc:
-            raise PayloadError(f"malformed JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise PayloadError("the body is not a JSON object")
-        if data.get("__typename") != self.typename:
-            raise PayloadError(
-                f"the body is a {data.get('__typename')!r}, not the {self.typename!r} "
-                f"that {self.name} carries"
-            )
-        try:
-            return self.payload.model_validate(data)
+            payload = self.payload.model_validate_json(body)
         except ValidationError as exc:
+            errors = exc.errors()
+            if errors and errors[0]["type"] == "json_invalid":
+                raise PayloadError(f"malformed JSON: {errors[0]['msg']}") from exc
+            if errors and errors[0]["type"] == "model_type":
+                raise PayloadError("the body is not a JSON object") from exc
+            typename = _typename(body)
+            if typename != self.typename:
+                raise PayloadError(self._wrong_type(typename)) from exc
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in errors
             )
             raise PayloadError(f"the {self.name} payload does not match: {problems}") from exc
+        if payload.typename != self.typename:
+            raise PayloadError(self._wrong_type(payload.typename))
+        return payload
+
+    def _wrong_type(self, typename: object) -> str:
+        return f"the body is a {typename!r}, not the {self.typename!r} that {self.name} carries"
+
+
+def _typename(body: str) -> object:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data.get("__typename") if isinstance(data, dict) else None
 
 
 _TRIGGERS: dict[str, SaleorTrigger[Any]] = {}
@@ -87,12 +98,20 @@ def register(trigger: SaleorTrigger[Any]) -> SaleorTrigger[Any]:
         raise ValueError(f"trigger {trigger.name} is registered twice")
     _TRIGGERS[trigger.name] = trigger
     subscription_query.cache_clear()
+    group_names.cache_clear()
     return trigger
 
 
+_loaded = False
+
+
 def _load() -> None:
-    # The built-in triggers register themselves on import.
-    from saleor_journeys.triggers import saleor_events  # noqa: F401
+    global _loaded
+    if not _loaded:
+        # The built-in triggers register themselves on import.
+        from saleor_journeys.triggers import saleor_events  # noqa: F401
+
+        _loaded = True
 
 
 def get(name: str) -> SaleorTrigger[Any] | None:
@@ -110,6 +129,11 @@ def groups() -> list[WebhookGroup]:
     for trigger in triggers():
         seen.setdefault(trigger.group.name, trigger.group)
     return list(seen.values())
+
+
+@cache
+def group_names() -> frozenset[str]:
+    return frozenset(group.name for group in groups())
 
 
 def group_triggers(group: WebhookGroup) -> Iterable[SaleorTrigger[Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.models import Contact
+from saleor_journeys.events.models import Event
 from saleor_journeys.saleor.models import Installation, WebhookDelivery
 from tests.conftest import Send
 from tests.fixtures import deliveries
@@ -108,3 +109,24 @@ def test_someone_registering_again_after_erasure_gets_a_new_card(
 
     assert Contact.objects.filter(email=created["user"]["email"], erased_at=None).count() == 1
     assert Contact.objects.filter(erased_at__isnull=False).count() == 1
+
+
+def test_erasure_blanks_failed_deliveries_that_name_the_person(
+    installation: Installation, send_signed: Send
+) -> None:
+    created = deliveries.payload("customer_created")
+    broken = deliveries.payload("checkout_updated")
+    broken["checkout"]["email"] = created["user"]["email"].upper()
+    send_signed(deliveries.encode(created), event="customer_created", group="customer")
+    send_signed(deliveries.encode(broken), event="checkout_updated")
+    failed = WebhookDelivery.objects.get(event_type="checkout_updated")
+    Event.objects.filter(delivery=failed).delete()  # as if its processing had failed
+    WebhookDelivery.objects.filter(pk=failed.pk).update(status="failed")
+    deleted = deliveries.payload("customer_deleted")
+    deleted["user"].update(id=created["user"]["id"], email=created["user"]["email"])
+    deleted["issuedAt"] = "2030-01-01T00:00:00+00:00"
+
+    send_signed(deliveries.encode(deleted), event="customer_deleted", group="customer")
+
+    failed.refresh_from_db()
+    assert failed.erased and failed.body == ""

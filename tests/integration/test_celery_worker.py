@@ -44,6 +44,7 @@ class Worker:
     def __init__(self, log: Path) -> None:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self.output: Any = None
 
     def start(self) -> None:
         db = connection.settings_dict
@@ -83,7 +84,8 @@ class Worker:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
-        self.output.close()
+        if self.output is not None:
+            self.output.close()
 
 
 @pytest.fixture

@@ -343,3 +343,41 @@ def test_body_is_stored_byte_for_byte(send_signed: Send) -> None:
 
     assert WebhookDelivery.objects.get().body.encode() == body
     assert json.loads(WebhookDelivery.objects.get().body)["checkout"]["email"].startswith("zoe.m")
+
+
+def test_keys_stored_by_another_process_are_used_without_asking_saleor(
+    send_signed: Send, saleor: FakeSaleor, installation: Installation
+) -> None:
+    assert send_signed(_checkout_body(quantity=1), event="checkout_updated").status_code == 200
+    rotated = SigningKey()
+    # A re-install handled by another web process stored new keys; this one has the old cached.
+    Installation.objects.filter(pk=installation.pk).update(jwks=jwks(rotated))
+    body = _checkout_body(quantity=2)
+
+    response = send_signed(body, event="checkout_updated", signature=rotated.sign(body))
+
+    assert response.status_code == 200
+    assert saleor.jwks_requests == 0
+
+
+def test_deactivation_applies_once_the_cached_installation_expires(
+    send_signed: Send, installation: Installation, settings: Any
+) -> None:
+    settings.SALEOR_JOURNEYS = {**settings.SALEOR_JOURNEYS, "INSTALLATION_CACHE_SECONDS": 0}
+    assert send_signed(_checkout_body(quantity=1), event="checkout_updated").status_code == 200
+    Installation.objects.filter(pk=installation.pk).update(is_active=False)
+
+    response = send_signed(_checkout_body(quantity=2), event="checkout_updated")
+
+    assert response.status_code == 401
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_api_url_is_matched_whatever_the_case_of_scheme_and_host(
+    send_signed: Send, installation: Installation
+) -> None:
+    shouted = installation.saleor_api_url.replace("http://127.0.0.1", "HTTP://127.0.0.1")
+
+    response = send_signed(_checkout_body(), event="checkout_updated", api_url=shouted)
+
+    assert response.status_code == 200

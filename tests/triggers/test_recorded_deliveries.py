@@ -13,6 +13,7 @@ import pytest
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
+from saleor_journeys.saleor import keys
 from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
 from saleor_journeys.triggers import registry
 from tests.fixtures import deliveries
@@ -179,6 +180,7 @@ def test_reversed_arrival_order_ends_in_the_same_state(
     _replay(ALL_RECORDED, send_recorded)
     in_order = _state(recorded_installation)
     Installation.objects.all().delete()
+    keys.clear()
     again = deliveries_installation()
 
     _replay(list(reversed(ALL_RECORDED)), send_recorded)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,8 @@ class Command(BaseCommand):
             )
         from saleor_journeys.project.celery import app
 
-        data_dir = getattr(settings, "DATA_DIR", ".")
-        schedule = f"--schedule={data_dir}/celerybeat-schedule"
+        # Beat keeps the time of its last runs in a small file of its own.
+        data_dir = Path(getattr(settings, "DATA_DIR", "."))
+        data_dir.mkdir(parents=True, exist_ok=True)
+        schedule = f"--schedule={data_dir / 'celerybeat-schedule'}"
         app.start(["beat", f"--loglevel={options['loglevel']}", schedule])

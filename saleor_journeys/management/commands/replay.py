@@ -45,10 +45,7 @@ class Command(BaseCommand):
         for delivery in recorded:
             api_url = headers.read(delivery["headers"], headers.API_URL)
             if api_url not in installations:
-                installations[api_url], _ = Installation.objects.update_or_create(
-                    saleor_api_url=api_url,
-                    defaults={"jwks": jwks, "jwks_fetched_at": clock.now(), "is_active": True},
-                )
+                installations[api_url] = _recorded_installation(api_url, jwks)
             try:
                 receipt = webhooks.receive(
                     api_url=api_url,
@@ -99,6 +96,21 @@ class Command(BaseCommand):
                     f"{spent.get(contact.pk) or 0:.2f}",
                 )
             )
+
+
+def _recorded_installation(api_url: str, jwks: dict[str, Any]) -> Installation:
+    existing = Installation.objects.filter(saleor_api_url=api_url).first()
+    if existing is not None and existing.auth_token:
+        # A Saleor really installed the app under this URL: its keys must not be replaced.
+        raise CommandError(
+            f"A Saleor at {api_url} has installed this app here; replay into another data "
+            "directory (SALEOR_JOURNEYS_DATA_DIR) or database."
+        )
+    installation, _ = Installation.objects.update_or_create(
+        saleor_api_url=api_url,
+        defaults={"jwks": jwks, "jwks_fetched_at": clock.now(), "is_active": True},
+    )
+    return installation
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -63,8 +63,9 @@ class Command(BaseCommand):
             "timeout": 30,
             "graceful_timeout": 20,
         }
-        if is_embedded:
+        if embedded.runs_tasks_in_process():
             gunicorn_options["post_worker_init"] = _post_worker_init
+        if is_embedded:
             self.stdout.write(
                 "Embedded default: SQLite, tasks in process. "
                 f"Manifest: http://{options['host']}:{options['port']}/api/manifest"
