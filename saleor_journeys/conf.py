@@ -50,8 +50,9 @@ class JourneysSettings(TypedDict):
 
     INSTALLATION_CACHE_SECONDS: float
     """How long a web process keeps an installation and its parsed keys in memory. A
-    deactivated installation is refused by every process within this time; new keys (a
-    rotation, a re-install) are picked up at once."""
+    deactivated installation is refused by every process within this time. A webhook signed
+    with a key the cached set lacks (a rotation, a re-install) makes the process look for new
+    keys at once."""
 
     WEBHOOK_MAX_BODY_BYTES: int
     """Largest webhook body accepted; larger ones are answered 413."""

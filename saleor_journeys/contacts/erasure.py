@@ -34,8 +34,9 @@ def erase(ctx: IngestContext, user: payloads.User) -> Contact | None:
 
     mentions = Q(pk__in=events.exclude(delivery=None).values("delivery_id"))
     if email:
-        # Deliveries not linked to the card (failed ones, or none exists) name the address too.
-        mentions |= Q(body__icontains=json.dumps(email)[1:-1])
+        # Deliveries not linked to the card (failed ones, or none exists) name the address too:
+        # as a whole JSON string, so erasing ann@x does not touch joann@x.
+        mentions |= Q(body__icontains=json.dumps(email))
     WebhookDelivery.objects.filter(mentions, installation=ctx.installation).exclude(
         pk=ctx.delivery.pk
     ).update(body="", erased=True)

@@ -61,7 +61,7 @@ def email_settings(url: str) -> dict[str, Any]:
     if "EMAIL_BACKEND" not in config:
         raise ImproperlyConfigured(
             f"EMAIL_URL scheme {parts.scheme!r} is not supported: use smtp://, smtps://, "
-            "console:// or anymail+<provider>://"
+            "submission://, console://, file://, memory://, dummy:// or anymail+<provider>://"
         )
     return {
         "EMAIL_BACKEND": config["EMAIL_BACKEND"],

@@ -33,6 +33,12 @@ def process(delivery_id: int) -> bool:
         if delivery is None:
             return False
         now = clock.now()
+        if delivery.erased and not delivery.body:
+            # Erased before it was processed: it described a person who is forgotten now.
+            delivery.status = DeliveryStatus.PROCESSED
+            delivery.processed_at = now
+            delivery.save(update_fields=["status", "processed_at"])
+            return False
         delivery.attempts += 1
         try:
             with transaction.atomic():

@@ -37,6 +37,8 @@ def parse(signature: str) -> tuple[dict[str, Any], str, bytes]:
     payload, sep2, encoded_signature = rest.partition(".")
     if not sep or not sep2 or payload:
         raise SignatureError("malformed signature: not a detached JWS")
+    if not signature.isascii():
+        raise SignatureError("malformed signature: not base64url")
     try:
         header = json.loads(base64url_decode(protected))
         raw_signature = base64url_decode(encoded_signature)

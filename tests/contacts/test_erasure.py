@@ -8,9 +8,12 @@ from typing import Any
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
+from saleor_journeys.runtime import deliveries as runtime
+from saleor_journeys.saleor import webhooks
 from saleor_journeys.saleor.models import Installation, WebhookDelivery
 from tests.conftest import Send
 from tests.fixtures import deliveries
+from tests.fixtures.signing import SigningKey
 
 SendRecorded = Callable[[dict[str, Any]], Any]
 
@@ -130,3 +133,47 @@ def test_erasure_blanks_failed_deliveries_that_name_the_person(
 
     failed.refresh_from_db()
     assert failed.erased and failed.body == ""
+
+
+def test_erasure_leaves_deliveries_of_a_longer_address_alone(
+    installation: Installation, send_signed: Send
+) -> None:
+    created = deliveries.payload("customer_created")
+    other = deliveries.payload("checkout_updated")
+    other["checkout"]["email"] = "jo" + created["user"]["email"]
+    send_signed(deliveries.encode(other), event="checkout_updated")
+    deleted = deliveries.payload("customer_deleted")
+    deleted["user"].update(id=created["user"]["id"], email=created["user"]["email"])
+
+    send_signed(deliveries.encode(deleted), event="customer_deleted", group="customer")
+
+    kept = WebhookDelivery.objects.get(event_type="checkout_updated")
+    assert not kept.erased and kept.body
+    assert Contact.objects.filter(email="jo" + created["user"]["email"]).exists()
+
+
+def test_a_pending_delivery_erased_before_processing_is_done_without_errors(
+    installation: Installation,
+    send_signed: Send,
+    signing_key: SigningKey,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    created = deliveries.payload("customer_created")
+    body = deliveries.encode(created)
+    with django_capture_on_commit_callbacks(execute=False):  # its task is still on its way
+        receipt = webhooks.receive(
+            api_url=installation.saleor_api_url,
+            event="customer_created",
+            signature=signing_key.sign(body),
+            body=body,
+        )
+    pending = WebhookDelivery.objects.get(pk=receipt.delivery_id)
+    deleted = deliveries.payload("customer_deleted")
+    deleted["user"].update(id=created["user"]["id"], email=created["user"]["email"])
+    send_signed(deliveries.encode(deleted), event="customer_deleted", group="customer")
+
+    assert runtime.process(pending.pk) is False
+
+    pending.refresh_from_db()
+    assert (pending.status, pending.attempts, pending.last_error) == ("processed", 0, "")
+    assert not Contact.objects.filter(email=created["user"]["email"]).exists()

@@ -381,3 +381,20 @@ def test_api_url_is_matched_whatever_the_case_of_scheme_and_host(
     response = send_signed(_checkout_body(), event="checkout_updated", api_url=shouted)
 
     assert response.status_code == 200
+
+
+def test_signature_with_non_ascii_characters_is_401(
+    send_webhook: Send, signing_key: SigningKey, installation: Installation
+) -> None:
+    body = _checkout_body()
+    header, _, sig = signing_key.sign(body).partition("..")
+
+    response = send_webhook(
+        body,
+        event="checkout_updated",
+        api_url=installation.saleor_api_url,
+        signature=f"{header}\u00e9\u00e9..{sig}",  # dropped by a lax base64 decoder
+    )
+
+    assert response.status_code == 401
+    assert_nothing_stored()

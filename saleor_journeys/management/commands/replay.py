@@ -20,6 +20,7 @@ from saleor_journeys.core import clock
 from saleor_journeys.runtime import deliveries, embedded
 from saleor_journeys.saleor import headers, webhooks
 from saleor_journeys.saleor.models import Installation
+from saleor_journeys.saleor.registration import normalise_api_url
 
 
 class Command(BaseCommand):
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         counts = {"stored": 0, "duplicate": 0, "refused": 0}
         refusals: Counter[str] = Counter()
         for delivery in recorded:
-            api_url = headers.read(delivery["headers"], headers.API_URL)
+            api_url = normalise_api_url(headers.read(delivery["headers"], headers.API_URL))
             if api_url not in installations:
                 installations[api_url] = _recorded_installation(api_url, jwks)
             try:
