@@ -25,7 +25,9 @@ def process(delivery_id: int) -> bool:
     """Process one pending delivery; False when it is gone, done, or being processed elsewhere."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # Lock the delivery only: locking the joined installation row too would make every
+            # other worker skip its own deliveries of the same shop.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("installation")
             .filter(pk=delivery_id, status=DeliveryStatus.PENDING)
             .first()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from saleor_journeys.core import clock
 from saleor_journeys.core.clock import FrozenClock
@@ -155,4 +155,44 @@ def test_two_workers_handed_the_same_delivery_process_it_once(
         thread.join()
 
     assert sorted(results) == [False, False, False, True]
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_on_the_installation_does_not_make_workers_skip_its_deliveries(
+    installation: Installation,
+) -> None:
+    """Workers process one shop's deliveries side by side; a JWKS refresh or another worker
+    holding the installation row must not make them skip (and leave it to the sweeper)."""
+    body = deliveries.recorded("checkout_updated")["body"]
+    delivery = WebhookDelivery.objects.create(
+        installation=installation,
+        event_type="checkout_updated",
+        body=body,
+        body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+        received_at=clock.now(),
+        next_attempt_at=clock.now(),
+    )
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_installation_row() -> None:
+        try:
+            with transaction.atomic():
+                # What an UPDATE of the row (a JWKS refresh) holds.
+                Installation.objects.select_for_update(no_key=True).get(pk=installation.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_installation_row)
+    holder.start()
+    try:
+        assert locked.wait(5)
+        processed = runtime.process(delivery.pk)
+    finally:
+        release.set()
+        holder.join()
+
+    assert processed is True
     assert Event.objects.count() == 1
