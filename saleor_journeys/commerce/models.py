@@ -7,7 +7,10 @@ from django.db import models
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.saleor.models import Installation
 
-MONEY = {"max_digits": 14, "decimal_places": 4}
+
+def money() -> models.DecimalField:
+    """An amount in the currency of its row; NULL when Saleor did not say."""
+    return models.DecimalField(max_digits=14, decimal_places=4, null=True)
 
 
 class Checkout(models.Model):
@@ -22,8 +25,8 @@ class Checkout(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     language_code = models.CharField(max_length=35, blank=True)
     quantity = models.PositiveIntegerField(default=0)
-    subtotal = models.DecimalField(**MONEY, null=True)
-    total = models.DecimalField(**MONEY, null=True)
+    subtotal = money()
+    total = money()
     voucher_code = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(null=True)
@@ -70,8 +73,8 @@ class LineFields(models.Model):
     category_id = models.CharField(max_length=255, blank=True)
     category_name = models.CharField(max_length=255, blank=True)
     quantity = models.PositiveIntegerField()
-    unit_price = models.DecimalField(**MONEY, null=True)
-    total_price = models.DecimalField(**MONEY, null=True)
+    unit_price = money()
+    total_price = money()
     currency = models.CharField(max_length=3, blank=True)
     image_url = models.URLField(max_length=1024, blank=True)
 
@@ -105,10 +108,10 @@ class Order(models.Model):
     is_paid = models.BooleanField(default=False)
     charge_status = models.CharField(max_length=32, blank=True)
     currency = models.CharField(max_length=3, blank=True)
-    subtotal = models.DecimalField(**MONEY, null=True)
-    total = models.DecimalField(**MONEY, null=True)
-    total_charged = models.DecimalField(**MONEY, null=True)
-    total_refunded = models.DecimalField(**MONEY, null=True)
+    subtotal = money()
+    total = money()
+    total_charged = money()
+    total_refunded = money()
     voucher_code = models.CharField(max_length=255, blank=True)
     language_code = models.CharField(max_length=35, blank=True)
     created_at = models.DateTimeField(null=True)

@@ -16,7 +16,7 @@ from saleor_journeys.events.summaries import summarise
 
 def principal(info: graphene.ResolveInfo) -> Principal:
     """The authenticated caller; the view refuses requests without one before resolving."""
-    return info.context.journeys_principal  # type: ignore[no-any-return]
+    return info.context.journeys_principal
 
 
 class TimelineEvent(DjangoObjectType):

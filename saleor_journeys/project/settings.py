@@ -8,6 +8,7 @@ in the web process, a generated secret key, a local Saleor allowed to install it
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -19,6 +20,7 @@ DATA_DIR = env.data_dir()
 EMBEDDED = not os.environ.get("DATABASE_URL")
 DEBUG = env.flag("DEBUG")
 
+DATABASES: dict[str, Any]
 if EMBEDDED:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -8,7 +8,7 @@ sweeper, and a second worker handed the same id finds it locked or done and retu
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -57,7 +57,7 @@ def process(delivery_id: int) -> bool:
         return True
 
 
-def _apply(delivery: WebhookDelivery, now: object) -> None:
+def _apply(delivery: WebhookDelivery, now: datetime) -> None:
     trigger = registry.get(delivery.event_type)
     if trigger is None:
         raise LookupError(f"no trigger is registered for {delivery.event_type}")
@@ -66,7 +66,7 @@ def _apply(delivery: WebhookDelivery, now: object) -> None:
         installation=delivery.installation,
         delivery=delivery,
         issued_at=payload.issued_at,
-        now=now,  # type: ignore[arg-type]
+        now=now,
     )
     trigger.handle(ctx, payload)
     if ctx.erased:
@@ -75,11 +75,11 @@ def _apply(delivery: WebhookDelivery, now: object) -> None:
         delivery.erased = True
 
 
-def _record_failure(delivery: WebhookDelivery, now: object, exc: Exception) -> None:
+def _record_failure(delivery: WebhookDelivery, now: datetime, exc: Exception) -> None:
     max_attempts = conf.get("DELIVERY_MAX_ATTEMPTS")
     delay = conf.get("DELIVERY_RETRY_DELAY") * 2 ** (delivery.attempts - 1)
     delivery.last_error = f"{exc.__class__.__name__}: {exc}"[:2000]
-    delivery.next_attempt_at = now + timedelta(seconds=delay)  # type: ignore[operator]
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
     if delivery.attempts >= max_attempts:
         delivery.status = DeliveryStatus.FAILED
     delivery.save(update_fields=["attempts", "last_error", "next_attempt_at", "status"])

@@ -11,6 +11,7 @@ import logging
 import weakref
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
@@ -108,7 +109,7 @@ def _lock_timeout(cursor: Any) -> None:
 
 
 def _store(
-    installation: Installation, event: str, body: str, issued_at: object
+    installation: Installation, event: str, body: str, issued_at: datetime
 ) -> tuple[int, bool]:
     """Insert the delivery unless the same body is stored already."""
     from saleor_journeys.runtime.tasks import enqueue_delivery
@@ -116,7 +117,7 @@ def _store(
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
     now = clock.now()
     ops = connection.ops
-    params = [
+    params: list[Any] = [
         installation.pk,
         event,
         body,

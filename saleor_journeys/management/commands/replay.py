@@ -34,8 +34,7 @@ class Command(BaseCommand):
         embedded.ensure_migrated()
         directory: Path = options["directory"]
         files = sorted(p for p in directory.glob("*.json") if p.name != "jwks.json")
-        recorded = [_read(p) for p in files]
-        recorded = [r for r in recorded if r is not None]
+        recorded = [r for r in (_read(p) for p in files) if r is not None]
         if not recorded:
             raise CommandError(f"No recorded deliveries in {directory}.")
         jwks = json.loads(_jwks_file(directory, options["jwks"]).read_text())
