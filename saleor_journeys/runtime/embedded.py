@@ -27,7 +27,7 @@ def runs_tasks_in_process() -> bool:
 
 def ensure_migrated() -> None:
     """Apply pending migrations to the embedded database; production migrates on purpose."""
-    if connection.vendor != "sqlite":
+    if not is_embedded():
         return
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
