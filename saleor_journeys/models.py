@@ -4,6 +4,7 @@ from saleor_journeys.auth.models import ApiKey
 from saleor_journeys.commerce.models import Checkout, CheckoutLine, Order, OrderLine
 from saleor_journeys.contacts.models import Contact, ContactKind, Erasure
 from saleor_journeys.events.models import Event
+from saleor_journeys.journeys.models import Journey, JourneyStatus, JourneyVersion
 from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
 
 __all__ = [
@@ -16,6 +17,9 @@ __all__ = [
     "Erasure",
     "Event",
     "Installation",
+    "Journey",
+    "JourneyStatus",
+    "JourneyVersion",
     "Order",
     "OrderLine",
     "WebhookDelivery",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from saleor_journeys.auth import api_keys
+from saleor_journeys.management.commands._installation import installation_for
 from saleor_journeys.runtime import embedded
-from saleor_journeys.saleor.models import Installation
-from saleor_journeys.saleor.registration import normalise_api_url
 
 
 class Command(BaseCommand):
@@ -21,14 +20,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         embedded.ensure_migrated()
-        api_url = normalise_api_url(options["saleor_api_url"])
-        installation = Installation.objects.filter(saleor_api_url=api_url).first()
-        if installation is None:
-            known = ", ".join(Installation.objects.values_list("saleor_api_url", flat=True))
-            raise CommandError(
-                f"No Saleor at {api_url} has installed the app. Installed: {known or 'none yet'}."
-            )
+        installation = installation_for(options["saleor_api_url"])
         row, key = api_keys.create(installation, options["name"])
-        self.stdout.write(f"Created API key {row.name!r} for {api_url}. Store it now; it is")
+        self.stdout.write(
+            f"Created API key {row.name!r} for {installation.saleor_api_url}. Store it now; it is"
+        )
         self.stdout.write("not shown again. Use it as 'Authorization: Bearer <key>'.")
         self.stdout.write(key)

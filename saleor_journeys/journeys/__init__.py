@@ -1,0 +1,1 @@
+"""Journeys as data: definitions, their validation, versions and (later) their execution."""
