@@ -71,6 +71,10 @@ class JourneysSettings(TypedDict):
     """Seconds between two runs of the sweeper that processes stored deliveries whose task was
     lost (a broker flush, a worker killed)."""
 
+    RUN_SWEEP_INTERVAL: int
+    """Seconds between two sweeps for journey runs that are due (a wait ended). The longest a
+    due step can be late when its timed task is lost."""
+
     SWEEP_GRACE: int
     """Seconds a fresh delivery is left to its own task before the sweeper claims it."""
 
@@ -98,6 +102,7 @@ DEFAULTS: JourneysSettings = {
     "DELIVERY_MAX_ATTEMPTS": 8,
     "DELIVERY_RETRY_DELAY": 30,
     "SWEEP_INTERVAL": 30,
+    "RUN_SWEEP_INTERVAL": 10,
     "SWEEP_GRACE": 15,
     "SWEEP_BATCH": 500,
     "GRAPHQL_AUTHENTICATORS": ["saleor_journeys.auth.api_keys.ApiKeyAuthenticator"],

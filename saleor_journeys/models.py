@@ -4,7 +4,15 @@ from saleor_journeys.auth.models import ApiKey
 from saleor_journeys.commerce.models import Checkout, CheckoutLine, Order, OrderLine
 from saleor_journeys.contacts.models import Contact, ContactKind, Erasure
 from saleor_journeys.events.models import Event
-from saleor_journeys.journeys.models import Journey, JourneyStatus, JourneyVersion
+from saleor_journeys.journeys.models import (
+    Journey,
+    JourneyStatus,
+    JourneyVersion,
+    Run,
+    RunAction,
+    RunStatus,
+    RunStep,
+)
 from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
 
 __all__ = [
@@ -22,5 +30,9 @@ __all__ = [
     "JourneyVersion",
     "Order",
     "OrderLine",
+    "Run",
+    "RunAction",
+    "RunStatus",
+    "RunStep",
     "WebhookDelivery",
 ]

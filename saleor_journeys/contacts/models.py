@@ -28,6 +28,11 @@ class Contact(models.Model):
     country = models.CharField(max_length=2, blank=True)
     city = models.CharField(max_length=255, blank=True)
     properties = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    interests = models.JSONField(default=list, blank=True)
+    score = models.IntegerField(default=0)
+    # IANA name (``Europe/Madrid``); waits "until 10:00" use it. Empty: the shop's (UTC).
+    time_zone = models.CharField(max_length=64, blank=True)
     # ``updatedAt`` of the newest Saleor user payload applied, so older ones cannot win.
     saleor_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

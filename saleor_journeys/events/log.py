@@ -19,7 +19,7 @@ def append(
 ) -> Event:
     """Log one event of the delivery being processed; a repeat of the same delivery is a no-op."""
     key = f"saleor:{ctx.delivery.body_sha256}:{type}"
-    event, _ = Event.objects.get_or_create(
+    event, created = Event.objects.get_or_create(
         installation=ctx.installation,
         key=key,
         defaults={
@@ -33,4 +33,9 @@ def append(
             "delivery": ctx.delivery,
         },
     )
+    if created:
+        # Journeys hear of it in the same transaction: an event is never half-delivered to them.
+        from saleor_journeys.runtime.runs import on_event
+
+        on_event(event)
     return event

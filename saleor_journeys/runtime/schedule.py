@@ -13,4 +13,12 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "saleor_journeys.sweep_deliveries",
             "schedule": float(conf.get("SWEEP_INTERVAL")),
         },
+        "saleor-journeys-sweep-runs": {
+            "task": "saleor_journeys.sweep_runs",
+            "schedule": float(conf.get("RUN_SWEEP_INTERVAL")),
+        },
+        "saleor-journeys-scan-abandoned-checkouts": {
+            "task": "saleor_journeys.scan_abandoned_checkouts",
+            "schedule": 60.0,
+        },
     }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 
-from saleor_journeys.runtime import deliveries
+from saleor_journeys.runtime import deliveries, runs
 from saleor_journeys.runtime.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,26 @@ def sweep_deliveries() -> int:
     return deliveries.sweep()
 
 
+@shared_task(name="saleor_journeys.advance_runs", acks_late=True, ignore_result=True)
+def advance_runs(run_ids: list[int]) -> int:
+    """Step journey runs; a run that is finished, gone or being stepped elsewhere is skipped."""
+    return sum(runs.advance(run_id) for run_id in run_ids)
+
+
+@shared_task(name="saleor_journeys.sweep_runs", ignore_result=True)
+def sweep_runs() -> int:
+    """Periodic: step every due run (ended waits, events in inboxes, lost tasks)."""
+    return runs.sweep()
+
+
+@shared_task(name="saleor_journeys.scan_abandoned_checkouts", ignore_result=True)
+def scan_abandoned_checkouts() -> int:
+    """Periodic: enrol contacts whose checkout has been left alone long enough."""
+    return runs.scan_abandoned_checkouts()
+
+
 _publisher = BatchPublisher(lambda ids: process_deliveries.delay(ids))
+_run_publisher = BatchPublisher(lambda ids: advance_runs.delay(ids))
 
 
 def enqueue_delivery(delivery_id: int) -> None:
@@ -37,3 +57,24 @@ def enqueue_delivery(delivery_id: int) -> None:
             logger.exception("Processing delivery %s failed; the sweeper retries", delivery_id)
         return
     _publisher.submit(delivery_id)
+
+
+def enqueue_run(run_id: int) -> None:
+    """Ask a worker to step a run now; the sweeper does it anyway if this is lost."""
+    if advance_runs.app.conf.task_always_eager:
+        try:
+            advance_runs.delay([run_id])
+        except Exception:
+            logger.exception("Stepping run %s failed; the sweeper retries", run_id)
+        return
+    _run_publisher.submit(run_id)
+
+
+def hint_run(run_id: int, at: datetime) -> None:
+    """A wait ends soon: a task at that time shortens the latency; the sweeper is the guarantee."""
+    if advance_runs.app.conf.task_always_eager:
+        return  # no broker to hold a timed task: the sweeper wakes the run
+    try:
+        advance_runs.apply_async(([run_id],), eta=at)
+    except Exception:
+        logger.warning("Could not schedule run %s; the sweeper will wake it", run_id)

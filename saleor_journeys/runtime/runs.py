@@ -1,0 +1,358 @@
+"""Executing journeys for real: enrolling contacts, stepping runs, sweeping due ones.
+
+The engine decides; this module reads the facts it needs, and writes each step, its effects and
+the run's new state in one transaction. A run row is claimed with ``SELECT … FOR UPDATE SKIP
+LOCKED``, so two workers (or two sweepers) never step the same run at once, and a step number
+that exists already can never be written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache, partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from saleor_journeys.commerce.models import Checkout, Order
+from saleor_journeys.contacts.models import Contact
+from saleor_journeys.core import clock
+from saleor_journeys.events.models import Event
+from saleor_journeys.journeys import definition as d
+from saleor_journeys.journeys import durations
+from saleor_journeys.journeys.engine import FINISHED, Action, RunState, start, step
+from saleor_journeys.journeys.evaluate import holds
+from saleor_journeys.journeys.facts import EventFact, Facts
+from saleor_journeys.journeys.models import (
+    LIVE_STATUSES,
+    ActionStatus,
+    Journey,
+    JourneyStatus,
+    JourneyVersion,
+    Run,
+    RunAction,
+    RunStatus,
+    RunStep,
+)
+
+logger = logging.getLogger(__name__)
+
+# How far back a contact's events are known to conditions ("did X within 30d").
+EVENT_HORIZON = timedelta(days=90)
+# Orders that do not count as purchases.
+VOID_ORDER_STATUSES = ("CANCELED", "EXPIRED", "DRAFT", "UNCONFIRMED")
+
+
+@lru_cache(maxsize=512)
+def _definition(version_id: int) -> d.Definition:
+    """A published version, parsed once per process (versions never change)."""
+    version = JourneyVersion.objects.get(pk=version_id)
+    return d.Definition.model_validate(version.definition)
+
+
+def event_fact(event: Event) -> EventFact:
+    return EventFact(event.type, event.occurred_at, event.data or {})
+
+
+def facts_for(run: Run, now: datetime) -> Facts:
+    contact = run.contact
+    orders = Order.objects.filter(contact=contact).exclude(status__in=VOID_ORDER_STATUSES)
+    totals = orders.aggregate(total=Sum("total"))
+    events = Event.objects.filter(
+        contact=contact, occurred_at__gte=min(run.entered_at, now) - EVENT_HORIZON
+    ).order_by("occurred_at")[:500]
+    return Facts(
+        contact={
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "country": contact.country,
+            "city": contact.city,
+            "language_code": contact.language_code,
+            "score": contact.score,
+            "properties": contact.properties,
+        },
+        tags=frozenset(contact.tags),
+        order_count=orders.count(),
+        order_total=totals["total"] or Decimal(0),
+        events=tuple(event_fact(e) for e in events),
+        time_zone=contact.time_zone or "UTC",
+        trigger_holds=trigger_holds(run),
+    )
+
+
+def trigger_holds(run: Run) -> bool:
+    """Whether what started the run is still so: an abandoned checkout still open and full."""
+    kind, _, key = run.trigger_key.partition(":")
+    if kind == "checkout":
+        return Checkout.objects.filter(
+            installation_id=run.installation_id,
+            token=key,
+            completed_at=None,
+            quantity__gt=0,
+            email__isnull=False,
+        ).exists()
+    return True
+
+
+def _seed(contact: Contact) -> str:
+    return hashlib.sha256(f"{contact.installation_id}:{contact.pk}".encode()).hexdigest()[:32]
+
+
+def may_enter(journey: Journey, definition: d.Definition, contact: Contact, now: datetime) -> bool:
+    """Entry rules: one live run per contact and journey; re-entry never / after / always."""
+    runs = Run.objects.filter(journey=journey, contact=contact)
+    if runs.filter(status__in=LIVE_STATUSES).exists():
+        return False
+    reentry = definition.settings.reentry
+    if reentry.policy == "always" or not runs.exists():
+        return True
+    if reentry.policy == "never":
+        return False
+    window = durations.parse(reentry.after or "0s") if reentry.after else timedelta()
+    return not runs.filter(entered_at__gt=now - window).exists()
+
+
+def enroll(
+    journey: Journey, contact: Contact, *, now: datetime, trigger_key: str = ""
+) -> Run | None:
+    """Start a run of the journey's current version for the contact, if the rules allow."""
+    version = journey.versions.order_by("-number").first()
+    if version is None or journey.status != JourneyStatus.ACTIVE or contact.erased_at:
+        return None
+    definition = _definition(version.pk)
+    if not may_enter(journey, definition, contact, now):
+        return None
+    state = start(definition, now=now, seed=_seed(contact))
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                installation_id=journey.installation_id,
+                journey=journey,
+                version=version,
+                contact=contact,
+                status=RunStatus.ACTIVE,
+                node=state.node,
+                entered_at=now,
+                wake_at=now,
+                seed=state.seed,
+                trigger_key=trigger_key,
+            )
+            RunStep.objects.create(run=run, number=0, node=state.node, outcome="enter", at=now)
+    except IntegrityError:
+        return None  # a live run of this contact appeared meanwhile (one live run at most)
+    transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from saleor_journeys.runtime.tasks import enqueue_run
+
+    enqueue_run(run_id)
+
+
+def on_event(event: Event) -> None:
+    """A new event of the log: enrol contacts in journeys it triggers, and hand it to the
+    contact's live runs (goals, waits for an event). Called in the event's own transaction."""
+    if event.contact_id is None:
+        return
+    now = clock.now()
+    live = list(
+        Run.objects.select_for_update(of=("self",))
+        .filter(contact_id=event.contact_id, status__in=LIVE_STATUSES)
+        .order_by("pk")
+    )
+    for run in live:
+        run.inbox = [*run.inbox, event.pk]
+        run.wake_at = now
+        run.save(update_fields=["inbox", "wake_at"])
+        transaction.on_commit(partial(_enqueue, run.pk))
+    if event.superseded:
+        return  # late news about a checkout or order: it starts nothing
+    fact = event_fact(event)
+    for journey in Journey.objects.filter(
+        installation_id=event.installation_id, status=JourneyStatus.ACTIVE
+    ):
+        version = journey.versions.order_by("-number").first()
+        if version is None:
+            continue
+        trigger = _definition(version.pk).trigger
+        if not isinstance(trigger, d.EventTrigger) or trigger.event != event.type:
+            continue
+        contact = Contact.objects.get(pk=event.contact_id)
+        if trigger.filter is not None and not holds(
+            trigger.filter, Facts(), event=fact, now=now, entered_at=now
+        ):
+            continue
+        enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+
+
+def advance(run_id: int) -> int:
+    """Step a run as far as it can go now; returns the number of steps taken (0 when the run is
+    gone, finished, not due, or being stepped by another worker)."""
+    with transaction.atomic():
+        run = (
+            Run.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("contact", "version")
+            .filter(pk=run_id, status__in=LIVE_STATUSES)
+            .first()
+        )
+        if run is None:
+            return 0
+        now = clock.now()
+        definition = _definition(run.version_id)
+        state = RunState(
+            node=run.node,
+            status=run.status,  # type: ignore[arg-type]
+            entered_at=run.entered_at,
+            seed=run.seed,
+            steps=run.steps,
+            wake_at=run.timer_at,
+            context=run.context,
+        )
+        inbox = list(Event.objects.filter(pk__in=run.inbox).order_by("occurred_at", "pk"))
+        taken = 0
+        for offered in [*inbox, None]:
+            event = event_fact(offered) if offered is not None else None
+            while state.status not in FINISHED:
+                result = step(definition, state, now=now, facts=facts_for(run, now), event=event)
+                event = None  # an event is offered once
+                if result.outcome == "idle":
+                    break
+                _record(run, result.state.steps, result.node, result.outcome, result.reason, now)
+                for action in result.actions:
+                    _act(run, result.state.steps, action, now)
+                state = result.state
+                taken += 1
+                if state.status == "waiting":
+                    break
+        _save(run, state, now)
+    if (
+        run.status == RunStatus.WAITING
+        and run.wake_at
+        and run.wake_at - now <= timedelta(minutes=10)
+    ):
+        _hint(run.pk, run.wake_at)
+    return taken
+
+
+def _record(
+    run: Run, number: int, node: str | None, outcome: str, reason: str, now: datetime
+) -> None:
+    RunStep.objects.create(
+        run=run,
+        number=number,
+        node=node or "",
+        outcome=outcome,
+        at=now,
+        detail={"reason": reason} if reason else {},
+    )
+
+
+def _act(run: Run, number: int, action: Action, now: datetime) -> None:
+    """Write the effect to the outbox; effects on the card itself happen right here."""
+    status = ActionStatus.RECORDED
+    if action.kind == "update_contact":
+        _update_contact(run.contact, action.params)
+        status = ActionStatus.DONE
+    RunAction.objects.create(
+        run=run,
+        key=f"{run.pk}:{number}:{action.node}",
+        kind=action.kind,
+        node=action.node,
+        params=dict(action.params),
+        status=status,
+        created_at=now,
+        done_at=now if status == ActionStatus.DONE else None,
+    )
+
+
+def _update_contact(contact: Contact, params: Any) -> None:
+    tags = [t for t in contact.tags if t not in params.get("remove_tags", [])]
+    tags += [t for t in params.get("add_tags", []) if t not in tags]
+    interests = contact.interests + [
+        i for i in params.get("add_interests", []) if i not in contact.interests
+    ]
+    contact.tags = tags
+    contact.interests = interests
+    contact.properties = {**contact.properties, **params.get("set_properties", {})}
+    contact.score += int(params.get("score", 0))
+    contact.save(update_fields=["tags", "interests", "properties", "score", "updated_at"])
+
+
+def _save(run: Run, state: RunState, now: datetime) -> None:
+    run.node = state.node
+    run.status = state.status
+    run.steps = state.steps
+    run.context = dict(state.context)
+    run.inbox = []
+    run.timer_at = state.wake_at
+    if state.status in FINISHED:
+        run.wake_at = None
+        run.finished_at = now
+    elif state.status == "active":
+        run.wake_at = now
+    else:
+        run.wake_at = state.wake_at
+    run.save()
+
+
+def _hint(run_id: int, at: datetime) -> None:
+    from saleor_journeys.runtime.tasks import hint_run
+
+    transaction.on_commit(lambda: hint_run(run_id, at))
+
+
+def due(limit: int = 500) -> list[int]:
+    return list(
+        Run.objects.filter(status__in=LIVE_STATUSES, wake_at__lte=clock.now())
+        .order_by("wake_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def sweep(limit: int = 500) -> int:
+    """Step every due run (a wait that ended, an event in its inbox, a lost task)."""
+    return sum(1 for run_id in due(limit) if advance(run_id))
+
+
+def scan_abandoned_checkouts(limit: int = 1000) -> int:
+    """Enrol the contacts of checkouts left alone long enough, for each journey that wants them."""
+    now = clock.now()
+    enrolled = 0
+    for journey in Journey.objects.filter(status=JourneyStatus.ACTIVE):
+        version = journey.versions.order_by("-number").first()
+        if version is None:
+            continue
+        trigger = _definition(version.pk).trigger
+        if not isinstance(trigger, d.CheckoutAbandonedTrigger):
+            continue
+        quiet_since = now - durations.parse(trigger.after)
+        started = Run.objects.filter(journey=journey).values("trigger_key")
+        candidates = (
+            Checkout.objects.filter(
+                installation_id=journey.installation_id,
+                completed_at=None,
+                quantity__gt=0,
+                contact__isnull=False,
+                saleor_updated_at__lte=quiet_since,
+                # Checkouts abandoned long before the journey existed are not its business.
+                saleor_updated_at__gte=min(version.published_at, quiet_since) - timedelta(days=1),
+            )
+            .exclude(email=None)
+            .select_related("contact")
+            .order_by("saleor_updated_at")
+        )
+        keys = {row["trigger_key"] for row in started}
+        for checkout in candidates[:limit]:
+            key = f"checkout:{checkout.token}"
+            if key in keys or checkout.contact is None:
+                continue
+            with transaction.atomic():
+                if enroll(journey, checkout.contact, now=now, trigger_key=key):
+                    enrolled += 1
+    return enrolled
