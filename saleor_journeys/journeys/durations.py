@@ -13,7 +13,7 @@ _PART = re.compile(r"(\d+)([smhdw])")
 _WHOLE = re.compile(r"(?:\d+[smhdw])+")
 
 
-def parse(text: str) -> timedelta:
+def parse(text: str, *, allow_zero: bool = False) -> timedelta:
     """``"1d12h"`` → 36 hours. Raises ValueError with the accepted forms."""
     value = text.strip().lower()
     if not _WHOLE.fullmatch(value):
@@ -21,7 +21,7 @@ def parse(text: str) -> timedelta:
     delta = timedelta()
     for amount, unit in _PART.findall(value):
         delta += timedelta(**{_UNITS[unit]: int(amount)})
-    if delta <= timedelta():
+    if delta < timedelta() or (delta == timedelta() and not allow_zero):
         raise ValueError(f"{text!r} must be longer than zero")
     return delta
 

@@ -170,7 +170,11 @@ def on_event(event: Event) -> None:
         run.inbox = [*run.inbox, event.pk]
         run.wake_at = now
         run.save(update_fields=["inbox", "wake_at"])
-        transaction.on_commit(partial(_enqueue, run.pk))
+        if any(goal.event == event.type for goal in _definition(run.version_id).settings.goals):
+            # A goal ends the run the moment it arrives, before any send that is due.
+            advance(run.pk)
+        else:
+            transaction.on_commit(partial(_enqueue, run.pk))
     if event.superseded:
         return  # late news about a checkout or order: it starts nothing
     fact = event_fact(event)
@@ -307,24 +311,26 @@ def _hint(run_id: int, at: datetime) -> None:
     transaction.on_commit(lambda: hint_run(run_id, at))
 
 
-def due(limit: int = 500) -> list[int]:
-    return list(
-        Run.objects.filter(status__in=LIVE_STATUSES, wake_at__lte=clock.now())
-        .order_by("wake_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
+def due(limit: int = 500, journey_id: int | None = None) -> list[int]:
+    candidates = Run.objects.filter(status__in=LIVE_STATUSES, wake_at__lte=clock.now())
+    if journey_id is not None:
+        candidates = candidates.filter(journey_id=journey_id)
+    return list(candidates.order_by("wake_at", "pk").values_list("pk", flat=True)[:limit])
 
 
-def sweep(limit: int = 500) -> int:
+def sweep(limit: int = 500, journey_id: int | None = None) -> int:
     """Step every due run (a wait that ended, an event in its inbox, a lost task)."""
-    return sum(1 for run_id in due(limit) if advance(run_id))
+    return sum(1 for run_id in due(limit, journey_id) if advance(run_id))
 
 
-def scan_abandoned_checkouts(limit: int = 1000) -> int:
+def scan_abandoned_checkouts(limit: int = 1000, journey_id: int | None = None) -> int:
     """Enrol the contacts of checkouts left alone long enough, for each journey that wants them."""
     now = clock.now()
     enrolled = 0
-    for journey in Journey.objects.filter(status=JourneyStatus.ACTIVE):
+    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
+    if journey_id is not None:
+        journeys = journeys.filter(pk=journey_id)
+    for journey in journeys:
         version = journey.versions.order_by("-number").first()
         if version is None:
             continue
