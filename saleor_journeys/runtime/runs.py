@@ -38,6 +38,7 @@ from saleor_journeys.journeys.models import (
     RunStatus,
     RunStep,
 )
+from saleor_journeys.journeys.versions import current_version
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def enroll(
     journey: Journey, contact: Contact, *, now: datetime, trigger_key: str = ""
 ) -> Run | None:
     """Start a run of the journey's current version for the contact, if the rules allow."""
-    version = journey.versions.order_by("-number").first()
+    version = current_version(journey)
     if version is None or journey.status != JourneyStatus.ACTIVE or contact.erased_at:
         return None
     definition = _definition(version.pk)
@@ -158,12 +159,13 @@ def _enqueue(run_id: int) -> None:
 def on_event(event: Event) -> None:
     """A new event of the log: enrol contacts in journeys it triggers, and hand it to the
     contact's live runs (goals, waits for an event). Called in the event's own transaction."""
-    if event.contact_id is None:
+    contact = event.contact
+    if contact is None:
         return
     now = clock.now()
     live = list(
         Run.objects.select_for_update(of=("self",))
-        .filter(contact_id=event.contact_id, status__in=LIVE_STATUSES)
+        .filter(contact=contact, status__in=LIVE_STATUSES)
         .order_by("pk")
     )
     for run in live:
@@ -181,13 +183,12 @@ def on_event(event: Event) -> None:
     for journey in Journey.objects.filter(
         installation_id=event.installation_id, status=JourneyStatus.ACTIVE
     ):
-        version = journey.versions.order_by("-number").first()
+        version = current_version(journey)
         if version is None:
             continue
         trigger = _definition(version.pk).trigger
         if not isinstance(trigger, d.EventTrigger) or trigger.event != event.type:
             continue
-        contact = Contact.objects.get(pk=event.contact_id)
         if trigger.filter is not None and not holds(
             trigger.filter, Facts(), event=fact, now=now, entered_at=now
         ):
@@ -331,7 +332,7 @@ def scan_abandoned_checkouts(limit: int = 1000, journey_id: int | None = None) -
     if journey_id is not None:
         journeys = journeys.filter(pk=journey_id)
     for journey in journeys:
-        version = journey.versions.order_by("-number").first()
+        version = current_version(journey)
         if version is None:
             continue
         trigger = _definition(version.pk).trigger

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from celery import shared_task
 
@@ -47,27 +48,24 @@ _publisher = BatchPublisher(lambda ids: process_deliveries.delay(ids))
 _run_publisher = BatchPublisher(lambda ids: advance_runs.delay(ids))
 
 
-def enqueue_delivery(delivery_id: int) -> None:
-    """Hand a stored delivery to a worker. A broker outage only delays it: the sweeper has it."""
-    if process_deliveries.app.conf.task_always_eager:
-        # No broker (the embedded default, tests): process it here and now.
+def _hand_over(task: Any, publisher: BatchPublisher, item_id: int, what: str) -> None:
+    """Give an id to a worker. Without a broker the task runs here and now; with one, the
+    publisher thread sends it. Either way a failure only delays the work: a sweeper has it."""
+    if task.app.conf.task_always_eager:
         try:
-            process_deliveries.delay([delivery_id])
+            task.delay([item_id])
         except Exception:
-            logger.exception("Processing delivery %s failed; the sweeper retries", delivery_id)
+            logger.exception("Processing %s %s failed; the sweeper retries", what, item_id)
         return
-    _publisher.submit(delivery_id)
+    publisher.submit(item_id)
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    _hand_over(process_deliveries, _publisher, delivery_id, "delivery")
 
 
 def enqueue_run(run_id: int) -> None:
-    """Ask a worker to step a run now; the sweeper does it anyway if this is lost."""
-    if advance_runs.app.conf.task_always_eager:
-        try:
-            advance_runs.delay([run_id])
-        except Exception:
-            logger.exception("Stepping run %s failed; the sweeper retries", run_id)
-        return
-    _run_publisher.submit(run_id)
+    _hand_over(advance_runs, _run_publisher, run_id, "run")
 
 
 def hint_run(run_id: int, at: datetime) -> None:

@@ -38,6 +38,19 @@ def _receive_without_task(
     return WebhookDelivery.objects.get(pk=receipt.delivery_id)
 
 
+def _stored_delivery(installation: Installation) -> WebhookDelivery:
+    """A pending delivery of a real recorded body, written directly (no request, no task)."""
+    body = deliveries.recorded("checkout_updated")["body"]
+    return WebhookDelivery.objects.create(
+        installation=installation,
+        event_type="checkout_updated",
+        body=body,
+        body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+        received_at=clock.now(),
+        next_attempt_at=clock.now(),
+    )
+
+
 def test_sweeper_processes_a_delivery_whose_task_was_lost(
     installation: Installation, signing_key: SigningKey, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -129,15 +142,7 @@ def test_a_failing_delivery_does_not_block_the_others(
 def test_two_workers_handed_the_same_delivery_process_it_once(
     installation: Installation,
 ) -> None:
-    body = deliveries.recorded("checkout_updated")["body"]
-    delivery = WebhookDelivery.objects.create(
-        installation=installation,
-        event_type="checkout_updated",
-        body=body,
-        body_sha256=hashlib.sha256(body.encode()).hexdigest(),
-        received_at=clock.now(),
-        next_attempt_at=clock.now(),
-    )
+    delivery = _stored_delivery(installation)
     results: list[bool] = []
     barrier = threading.Barrier(4)
 
@@ -164,15 +169,7 @@ def test_a_lock_on_the_installation_does_not_make_workers_skip_its_deliveries(
 ) -> None:
     """Workers process one shop's deliveries side by side; a JWKS refresh or another worker
     holding the installation row must not make them skip (and leave it to the sweeper)."""
-    body = deliveries.recorded("checkout_updated")["body"]
-    delivery = WebhookDelivery.objects.create(
-        installation=installation,
-        event_type="checkout_updated",
-        body=body,
-        body_sha256=hashlib.sha256(body.encode()).hexdigest(),
-        received_at=clock.now(),
-        next_attempt_at=clock.now(),
-    )
+    delivery = _stored_delivery(installation)
     locked, release = threading.Event(), threading.Event()
 
     def hold_installation_row() -> None:
