@@ -11,19 +11,47 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from saleor_journeys.journeys.conditions import Condition
 from saleor_journeys.journeys.conditions import kind as condition_kind
 from saleor_journeys.journeys.durations import Duration
+from saleor_journeys.journeys.steps import WAITING_TYPES, Node
+from saleor_journeys.journeys.steps.base import Strict as _Strict
+from saleor_journeys.journeys.steps.condition import ConditionNode
+from saleor_journeys.journeys.steps.create_voucher import CreateVoucherNode
+from saleor_journeys.journeys.steps.exit import ExitNode
+from saleor_journeys.journeys.steps.notify_staff import NotifyStaffNode
+from saleor_journeys.journeys.steps.random_split import Branch, RandomSplitNode
+from saleor_journeys.journeys.steps.send import SendNode
+from saleor_journeys.journeys.steps.update_contact import UpdateContactNode
+from saleor_journeys.journeys.steps.wait import WEEKDAYS, Until, WaitNode, Weekday
+from saleor_journeys.journeys.steps.wait_for_event import WaitForEventNode
+from saleor_journeys.journeys.steps.webhook import WebhookNode
+
+__all__ = [
+    "WEEKDAYS",
+    "Branch",
+    "ConditionNode",
+    "CreateVoucherNode",
+    "Definition",
+    "ExitNode",
+    "Node",
+    "NotifyStaffNode",
+    "Problem",
+    "RandomSplitNode",
+    "Result",
+    "SendNode",
+    "Until",
+    "UpdateContactNode",
+    "WaitForEventNode",
+    "WaitNode",
+    "WebhookNode",
+    "Weekday",
+    "validate",
+]
 
 FORMAT: Literal[1] = 1
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- triggers ---------------------------------------------------------------------------
@@ -50,10 +78,12 @@ class TagAddedTrigger(_Strict):
 
 
 class PropertyDateTrigger(_Strict):
-    """``offset`` after the date in a contact property, e.g. 7d after ``date_joined``."""
+    """``offset`` after the date in a contact property, e.g. 7d after sign-up."""
 
     type: Literal["property_date"]
-    property: str = Field(pattern=r"^contact\.[A-Za-z0-9_.]+$")
+    property: str = Field(pattern=r"^contact\.(created_at|properties\.[A-Za-z0-9_.]+)$")
+    """``contact.created_at`` or a date in the card's properties, e.g.
+    ``contact.properties.date_joined`` (Saleor's sign-up date)."""
     offset: Duration | None = None
 
 
@@ -78,10 +108,14 @@ class Reentry(_Strict):
 
 
 class Goal(_Strict):
-    """An event that ends the run at once, as a conversion (an order ends cart recovery)."""
+    """An event that ends the run at once, as a conversion (an order ends cart recovery).
+
+    With ``next`` the run jumps there instead of ending (a thank-you with a voucher), and
+    counts as converted when that branch ends."""
 
     event: str = Field(min_length=1)
     filter: Condition | None = None
+    next: str | None = None
 
 
 class Settings(_Strict):
@@ -89,130 +123,6 @@ class Settings(_Strict):
     goals: list[Goal] = Field(default_factory=list)
     # Before each send, check that the trigger's filter still holds; exit when it does not.
     recheck_trigger: bool = True
-
-
-# --- nodes ------------------------------------------------------------------------------
-
-
-class _Node(_Strict):
-    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
-    title: str = ""
-
-
-class _Linear(_Node):
-    next: str | None = None
-    """The node after this one; none ends the journey."""
-
-
-class Until(_Strict):
-    """The next time it is one of ``weekdays`` at ``hour``:``minute`` in the contact's time
-    zone (the shop's when the contact has none)."""
-
-    weekdays: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    hour: int = Field(ge=0, le=23)
-    minute: int = Field(default=0, ge=0, le=59)
-
-
-class WaitNode(_Linear):
-    type: Literal["wait"]
-    duration: Duration | None = None
-    until: Until | None = None
-
-
-class WaitForEventNode(_Node):
-    """Wait until the contact does ``event`` (then ``next``) or ``timeout`` passes."""
-
-    type: Literal["wait_for_event"]
-    event: str = Field(min_length=1)
-    filter: Condition | None = None
-    timeout: Duration
-    next: str | None = None
-    timeout_next: str | None = None
-
-
-class ConditionNode(_Node):
-    """``then`` when the condition holds, ``else`` when not (not yes/no: YAML reads those as
-    booleans)."""
-
-    type: Literal["condition"]
-    condition: Condition
-    then: str | None
-    else_: str | None = Field(alias="else")
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Branch(_Strict):
-    percent: float = Field(gt=0, le=100)
-    next: str | None
-
-
-class RandomSplitNode(_Node):
-    """A/B: each contact takes one branch, at random by the percentages, and keeps it."""
-
-    type: Literal["random_split"]
-    branches: list[Branch] = Field(min_length=2)
-
-
-class UpdateContactNode(_Linear):
-    type: Literal["update_contact"]
-    add_tags: list[str] = Field(default_factory=list)
-    remove_tags: list[str] = Field(default_factory=list)
-    set_properties: dict[str, Any] = Field(default_factory=dict)
-    add_interests: list[str] = Field(default_factory=list)
-    score: int = 0
-
-
-class SendNode(_Linear):
-    type: Literal["send"]
-    channel: Literal["email", "sms", "web", "push"]
-    template: str = Field(min_length=1)
-    # Transactional messages skip marketing consent, frequency caps and quiet hours.
-    transactional: bool = False
-
-
-class CreateVoucherNode(_Linear):
-    """A single-use Saleor voucher for the contact; later steps read ``voucher.code``."""
-
-    type: Literal["create_voucher"]
-    percent: float = Field(gt=0, le=100)
-    valid_for: Duration = "7d"
-    name: str = "Journey voucher"
-
-
-class WebhookNode(_Linear):
-    type: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://")
-
-
-class NotifyStaffNode(_Linear):
-    type: Literal["notify_staff"]
-    to: list[str] = Field(min_length=1)
-    message: str = Field(min_length=1)
-
-
-class ExitNode(_Node):
-    """Ends the run; ``goal`` counts it as a conversion."""
-
-    type: Literal["exit"]
-    goal: bool = False
-
-
-Node = Annotated[
-    WaitNode
-    | WaitForEventNode
-    | ConditionNode
-    | RandomSplitNode
-    | UpdateContactNode
-    | SendNode
-    | CreateVoucherNode
-    | WebhookNode
-    | NotifyStaffNode
-    | ExitNode,
-    Field(discriminator="type"),
-]
-
-WAITING_TYPES = {"wait", "wait_for_event"}
 
 
 class Definition(_Strict):
@@ -329,8 +239,19 @@ def _graph_problems(data: dict[str, Any]) -> list[Problem]:
     start = data.get("start")
     if isinstance(start, str) and start not in index_of:
         problems.append(Problem("start", "unknown_node", f"there is no node {start!r}"))
-    if isinstance(start, str) and start in index_of:
-        reached = _reachable(start, edges)
+    entries = [start] if isinstance(start, str) and start in index_of else []
+    for g, goal in enumerate(_goals(data)):
+        goal_next = goal.get("next")
+        if isinstance(goal_next, str) and goal_next not in index_of:
+            problems.append(
+                Problem(
+                    f"settings.goals[{g}].next", "unknown_node", f"there is no node {goal_next!r}"
+                )
+            )
+        elif isinstance(goal_next, str):
+            entries.append(goal_next)  # a goal branch is entered from any node
+    if entries and isinstance(start, str) and start in index_of:
+        reached = set().union(*(_reachable(entry, edges) for entry in entries))
         for node_id, i in index_of.items():
             if node_id not in reached:
                 problems.append(
@@ -374,6 +295,12 @@ def _graph_problems(data: dict[str, Any]) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _goals(data: dict[str, Any]) -> list[dict[str, Any]]:
+    settings = data.get("settings")
+    goals = settings.get("goals") if isinstance(settings, dict) else None
+    return [g for g in goals if isinstance(g, dict)] if isinstance(goals, list) else []
 
 
 def _reachable(start: str, edges: dict[str, list[str]]) -> set[str]:
