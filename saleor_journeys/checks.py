@@ -5,6 +5,7 @@ Ids are stable: ``saleor_journeys.E00x`` errors, ``saleor_journeys.W00x`` warnin
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -68,6 +69,18 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="saleor_journeys.E004",
             )
         )
+    networks = conf.get("OUTGOING_WEBHOOK_ALLOWED_NETWORKS")
+    for network in networks if isinstance(networks, list | tuple) else [networks]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            errors.append(
+                Error(
+                    f"OUTGOING_WEBHOOK_ALLOWED_NETWORKS entry {network!r} is not a network "
+                    "such as 10.0.0.0/8.",
+                    id="saleor_journeys.E005",
+                )
+            )
     return errors
 
 
@@ -115,6 +128,14 @@ def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 "ALLOW_PRIVATE_SALEOR_URLS is on: installations may make the app call internal "
                 "addresses.",
                 id="saleor_journeys.W003",
+            )
+        )
+    if not conf.get("OUTGOING_WEBHOOK_REQUIRE_HTTPS"):
+        messages.append(
+            Warning(
+                "OUTGOING_WEBHOOK_REQUIRE_HTTPS is off: journey webhooks may send contact data "
+                "over plain http.",
+                id="saleor_journeys.W005",
             )
         )
     public_url = conf.get("PUBLIC_URL")

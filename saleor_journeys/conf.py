@@ -81,6 +81,29 @@ class JourneysSettings(TypedDict):
     SWEEP_BATCH: int
     """Most deliveries the sweeper claims in one run."""
 
+    ACTION_MAX_ATTEMPTS: int
+    """How often a journey step's side effect (a voucher, a webhook, a staff notification) is
+    tried before it is marked failed."""
+
+    ACTION_RETRY_DELAY: int
+    """Seconds before the first retry of a failed side effect; doubles each time, with
+    jitter."""
+
+    VOUCHER_CHANNEL: str
+    """Saleor channel slug for vouchers of contacts with no order or checkout to take the
+    channel from (and no ``channel`` on the node). Empty: such vouchers fail, with the reason."""
+
+    OUTGOING_WEBHOOK_REQUIRE_HTTPS: bool
+    """Journey webhooks go to ``https`` URLs only. Turn off for a local development setup."""
+
+    OUTGOING_WEBHOOK_ALLOWED_NETWORKS: list[str]
+    """Networks (CIDR) journey webhooks may reach although they are private, e.g.
+    ``["10.1.2.0/24"]`` for the shop's own CRM. Loopback, private and link-local addresses are
+    refused otherwise, also after a redirect or a DNS change."""
+
+    OUTGOING_WEBHOOK_TIMEOUT: float
+    """Seconds to wait for a journey webhook's receiver."""
+
     GRAPHQL_AUTHENTICATORS: list[str]
     """Dotted paths of the classes that authenticate GraphQL requests, tried in order."""
 
@@ -105,6 +128,12 @@ DEFAULTS: JourneysSettings = {
     "RUN_SWEEP_INTERVAL": 10,
     "SWEEP_GRACE": 15,
     "SWEEP_BATCH": 500,
+    "ACTION_MAX_ATTEMPTS": 6,
+    "ACTION_RETRY_DELAY": 60,
+    "VOUCHER_CHANNEL": "",
+    "OUTGOING_WEBHOOK_REQUIRE_HTTPS": True,
+    "OUTGOING_WEBHOOK_ALLOWED_NETWORKS": [],
+    "OUTGOING_WEBHOOK_TIMEOUT": 10.0,
     "GRAPHQL_AUTHENTICATORS": ["saleor_journeys.auth.api_keys.ApiKeyAuthenticator"],
     "GRAPHQL_MAX_PAGE_SIZE": 100,
 }

@@ -159,7 +159,7 @@ class ActionStatus(models.TextChoices):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
-    # Recorded only: the channel that carries it out does not exist yet (email, SMS, …).
+    # Recorded only: no channel carries it out yet (email and SMS come with their channels).
     RECORDED = "recorded"
 
 
@@ -176,10 +176,21 @@ class RunAction(models.Model):
     created_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What carrying it out produced (the Saleor voucher id, the HTTP status …).
+    result = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         app_label = "saleor_journeys"
-        indexes = [models.Index(fields=["kind", "status"], name="sj_runaction_kind")]
+        indexes = [
+            models.Index(fields=["kind", "status"], name="sj_runaction_kind"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="sj_runaction_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.status})"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
@@ -23,7 +25,7 @@ from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
 from saleor_journeys.events.models import Event
 from saleor_journeys.journeys import definition as d
-from saleor_journeys.journeys import durations
+from saleor_journeys.journeys import durations, steps
 from saleor_journeys.journeys.engine import FINISHED, Action, RunState, start, step
 from saleor_journeys.journeys.evaluate import holds
 from saleor_journeys.journeys.facts import EventFact, Facts
@@ -39,6 +41,7 @@ from saleor_journeys.journeys.models import (
     RunStep,
 )
 from saleor_journeys.journeys.versions import current_version
+from saleor_journeys.runtime import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -186,14 +189,18 @@ def on_event(event: Event) -> None:
         version = current_version(journey)
         if version is None:
             continue
-        trigger = _definition(version.pk).trigger
-        if not isinstance(trigger, d.EventTrigger) or trigger.event != event.type:
-            continue
-        if trigger.filter is not None and not holds(
-            trigger.filter, Facts(), event=fact, now=now, entered_at=now
-        ):
-            continue
-        enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+        if _triggered(_definition(version.pk).trigger, fact, now):
+            enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+
+
+def _triggered(trigger: d.Trigger, fact: EventFact, now: datetime) -> bool:
+    if isinstance(trigger, d.TagAddedTrigger):
+        return fact.type == "tag_added" and fact.data.get("tag") == trigger.tag
+    if not isinstance(trigger, d.EventTrigger) or trigger.event != fact.type:
+        return False
+    return trigger.filter is None or holds(
+        trigger.filter, Facts(), event=fact, now=now, entered_at=now
+    )
 
 
 def advance(run_id: int) -> int:
@@ -221,6 +228,7 @@ def advance(run_id: int) -> int:
         )
         inbox = list(Event.objects.filter(pk__in=run.inbox).order_by("occurred_at", "pk"))
         taken = 0
+        new_events: list[Event] = []
         for offered in [*inbox, None]:
             event = event_fact(offered) if offered is not None else None
             while state.status not in FINISHED:
@@ -229,13 +237,18 @@ def advance(run_id: int) -> int:
                 if result.outcome == "idle":
                     break
                 _record(run, result.state.steps, result.node, result.outcome, result.reason, now)
-                for action in result.actions:
-                    _act(run, result.state.steps, action, now)
                 state = result.state
+                for action in result.actions:
+                    context, tags = _act(run, state.steps, action, now)
+                    if context:
+                        state = replace(state, context={**state.context, **context})
+                    new_events += _tag_events(run, state.steps, tags, now)
                 taken += 1
                 if state.status == "waiting":
                     break
         _save(run, state, now)
+        for new_event in new_events:
+            on_event(new_event)  # after the save: the event may reach this very run too
     if (
         run.status == RunStatus.WAITING
         and run.wake_at
@@ -258,35 +271,64 @@ def _record(
     )
 
 
-def _act(run: Run, number: int, action: Action, now: datetime) -> None:
-    """Write the effect to the outbox; effects on the card itself happen right here."""
-    status = ActionStatus.RECORDED
-    if action.kind == "update_contact":
-        _update_contact(run.contact, action.params)
+def _act(run: Run, number: int, action: Action, now: datetime) -> tuple[dict[str, Any], list[str]]:
+    """Write the effect to the outbox, in the step's transaction. Effects on the card itself
+    happen right here; others are performed after the commit (``outbox``). Returns what the
+    step adds to the run's context, and the tags it added to the contact."""
+    module = steps.module(action.kind)
+    key = f"{run.pk}:{number}:{action.node}"
+    params = dict(action.params)
+    context: dict[str, Any] = {}
+    added: list[str] = []
+    if hasattr(module, "prepare"):
+        context = module.prepare(key, params, now, settings.SECRET_KEY)
+        params.update(context)
+    if hasattr(module, "apply"):
+        added = module.apply(run.contact, params)
         status = ActionStatus.DONE
+    elif outbox.performed(action.kind):
+        status = ActionStatus.PENDING
+        transaction.on_commit(partial(_enqueue_actions, run.pk))
+    else:
+        status = ActionStatus.RECORDED  # a send: carried out once its channel exists
     RunAction.objects.create(
         run=run,
-        key=f"{run.pk}:{number}:{action.node}",
+        key=key,
         kind=action.kind,
         node=action.node,
-        params=dict(action.params),
+        params=params,
         status=status,
         created_at=now,
         done_at=now if status == ActionStatus.DONE else None,
+        next_attempt_at=now if status == ActionStatus.PENDING else None,
     )
+    return context, added
 
 
-def _update_contact(contact: Contact, params: Any) -> None:
-    tags = [t for t in contact.tags if t not in params.get("remove_tags", [])]
-    tags += [t for t in params.get("add_tags", []) if t not in tags]
-    interests = contact.interests + [
-        i for i in params.get("add_interests", []) if i not in contact.interests
+def _enqueue_actions(run_id: int) -> None:
+    from saleor_journeys.runtime.tasks import enqueue_actions
+
+    enqueue_actions(run_id)
+
+
+def _tag_events(run: Run, number: int, tags: list[str], now: datetime) -> list[Event]:
+    """``tag_added`` events in the log, so journeys can start on a tag and waits can wait
+    for one; the key makes a retried step add none twice."""
+    return [
+        Event.objects.get_or_create(
+            installation_id=run.installation_id,
+            key=f"journeys:{run.pk}:{number}:tag:{tag}"[:128],
+            defaults={
+                "contact": run.contact,
+                "type": "tag_added",
+                "source": "journeys",
+                "occurred_at": now,
+                "received_at": now,
+                "data": {"tag": tag, "journey": run.journey_id},
+            },
+        )[0]
+        for tag in tags
     ]
-    contact.tags = tags
-    contact.interests = interests
-    contact.properties = {**contact.properties, **params.get("set_properties", {})}
-    contact.score += int(params.get("score", 0))
-    contact.save(update_fields=["tags", "interests", "properties", "score", "updated_at"])
 
 
 def _save(run: Run, state: RunState, now: datetime) -> None:
@@ -362,4 +404,73 @@ def scan_abandoned_checkouts(limit: int = 1000, journey_id: int | None = None) -
             with transaction.atomic():
                 if enroll(journey, checkout.contact, now=now, trigger_key=key):
                     enrolled += 1
+    return enrolled
+
+
+_DATE_FIELDS = ("created_at", "saleor_updated_at")
+
+
+def _date_value(contact: Contact, path: list[str]) -> datetime | None:
+    """The date at ``contact.<path>``: a card field, or an ISO date in its properties."""
+    if path[0] in _DATE_FIELDS:
+        value: Any = getattr(contact, path[0])
+    else:
+        value = contact.properties if path[0] == "properties" else None
+        for part in path[1:]:
+            value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None  # not a date: the trigger does not apply to this contact
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def scan_property_dates(limit: int = 5000, journey_id: int | None = None) -> int:
+    """Enrol contacts whose date property plus the trigger's offset has come ("7 days after
+    signup"): once per contact and date, and only for dates that came after the journey was
+    published (give or take a day), never for a whole history at once."""
+    now = clock.now()
+    enrolled = 0
+    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
+    if journey_id is not None:
+        journeys = journeys.filter(pk=journey_id)
+    for journey in journeys:
+        version = current_version(journey)
+        if version is None:
+            continue
+        trigger = _definition(version.pk).trigger
+        if not isinstance(trigger, d.PropertyDateTrigger):
+            continue
+        offset = durations.parse(trigger.offset) if trigger.offset else timedelta()
+        since = version.published_at - timedelta(days=1)
+        path = trigger.property.split(".")[1:]
+        contacts = Contact.objects.filter(installation_id=journey.installation_id, erased_at=None)
+        if path[0] in _DATE_FIELDS:
+            contacts = contacts.filter(
+                **{f"{path[0]}__gte": since - offset, f"{path[0]}__lte": now - offset}
+            )
+        elif path[0] == "properties" and len(path) > 1:
+            contacts = contacts.filter(**{f"properties__{'__'.join(path[1:])}__isnull": False})
+        else:
+            continue  # validation accepts only dates the card has
+        started = set(
+            Run.objects.filter(journey=journey, trigger_key__startswith="date:").values_list(
+                "contact_id", "trigger_key"
+            )
+        )
+        for contact in contacts.order_by("pk").iterator(chunk_size=500):
+            date = _date_value(contact, path)
+            if date is None or not since <= date + offset <= now:
+                continue
+            key = f"date:{trigger.property}:{date.date().isoformat()}"[:128]
+            if (contact.pk, key) in started:
+                continue
+            with transaction.atomic():
+                if enroll(journey, contact, now=now, trigger_key=key):
+                    enrolled += 1
+            if enrolled >= limit:
+                return enrolled
     return enrolled

@@ -17,6 +17,14 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "saleor_journeys.sweep_runs",
             "schedule": float(conf.get("RUN_SWEEP_INTERVAL")),
         },
+        "saleor-journeys-sweep-actions": {
+            "task": "saleor_journeys.sweep_actions",
+            "schedule": float(conf.get("RUN_SWEEP_INTERVAL")),
+        },
+        "saleor-journeys-scan-property-dates": {
+            "task": "saleor_journeys.scan_property_dates",
+            "schedule": 300.0,
+        },
         "saleor-journeys-scan-abandoned-checkouts": {
             "task": "saleor_journeys.scan_abandoned_checkouts",
             "schedule": 60.0,

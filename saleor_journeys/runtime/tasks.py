@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
-from saleor_journeys.runtime import deliveries, runs
+from saleor_journeys.runtime import deliveries, outbox, runs
 from saleor_journeys.runtime.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,27 @@ def scan_abandoned_checkouts() -> int:
     """Periodic: enrol contacts whose checkout has been left alone long enough."""
     return runs.scan_abandoned_checkouts()
 
+@shared_task(name="saleor_journeys.perform_actions", acks_late=True, ignore_result=True)
+def perform_actions(run_ids: list[int]) -> int:
+    """Carry out the pending side effects of runs (vouchers, webhooks …), in order per run."""
+    return sum(outbox.perform_run(run_id) for run_id in run_ids)
+
+
+@shared_task(name="saleor_journeys.sweep_actions", ignore_result=True)
+def sweep_actions() -> int:
+    """Periodic: side effects due for a retry, or whose task was lost."""
+    return outbox.sweep()
+
+
+@shared_task(name="saleor_journeys.scan_property_dates", ignore_result=True)
+def scan_property_dates() -> int:
+    """Periodic: enrol contacts whose date property (plus the offset) has come."""
+    return runs.scan_property_dates()
+
 
 _publisher = BatchPublisher(lambda ids: process_deliveries.delay(ids))
 _run_publisher = BatchPublisher(lambda ids: advance_runs.delay(ids))
+_action_publisher = BatchPublisher(lambda ids: perform_actions.delay(ids))
 
 
 def _hand_over(task: Any, publisher: BatchPublisher, item_id: int, what: str) -> None:
@@ -66,6 +84,10 @@ def enqueue_delivery(delivery_id: int) -> None:
 
 def enqueue_run(run_id: int) -> None:
     _hand_over(advance_runs, _run_publisher, run_id, "run")
+
+
+def enqueue_actions(run_id: int) -> None:
+    _hand_over(perform_actions, _action_publisher, run_id, "actions of run")
 
 
 def hint_run(run_id: int, at: datetime) -> None:

@@ -9,6 +9,8 @@ from saleor_journeys import __version__, conf
 from saleor_journeys.triggers import registry
 
 REQUIRED_SALEOR_VERSION = ">=3.20"
+# Beyond what the webhooks need: the create_voucher step creates vouchers in Saleor.
+ACTION_PERMISSIONS = {"MANAGE_DISCOUNTS"}
 
 
 class _Model(BaseModel):
@@ -52,7 +54,7 @@ def build(base_url: str) -> Manifest:
             "triggered by what customers do."
         ),
         author="saleor-journeys",
-        permissions=sorted({group.permission for group in groups}),
+        permissions=sorted({group.permission for group in groups} | ACTION_PERMISSIONS),
         app_url=f"{base_url}/app/",
         token_target_url=f"{base_url}/api/register",
         homepage_url=homepage,

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
 
 
 class Installation(models.Model):
@@ -14,6 +20,9 @@ class Installation(models.Model):
     jwks = models.JSONField(default=dict)
     jwks_fetched_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    # Signs the journeys' outgoing webhooks (``Journeys-Signature``); shown by
+    # ``saleor-journeys webhooksecret``.
+    webhook_secret = models.CharField(max_length=64, default=new_webhook_secret)
     installed_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

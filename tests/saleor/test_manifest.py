@@ -42,7 +42,12 @@ def test_manifest_lists_every_registered_event_with_a_valid_query(client: Client
 def test_manifest_asks_for_the_least_permissions(client: Client) -> None:
     manifest = client.get("/api/manifest").json()
 
-    assert manifest["permissions"] == ["MANAGE_CHECKOUTS", "MANAGE_ORDERS", "MANAGE_USERS"]
+    assert manifest["permissions"] == [
+        "MANAGE_CHECKOUTS",
+        "MANAGE_DISCOUNTS",  # the create_voucher step
+        "MANAGE_ORDERS",
+        "MANAGE_USERS",
+    ]
     assert "MANAGE_APPS" not in manifest["permissions"]
 
 

@@ -1,0 +1,108 @@
+"""Carrying out the side effects journey steps decided: vouchers, webhooks, staff emails.
+
+A step writes its effect as a ``RunAction`` row in the step's own transaction; after the
+commit a task performs it. The effects of one run are performed in the order they were
+decided (a message quoting a voucher code comes after the voucher), one worker at a time per
+action (a row lock), with retries and backoff; a worker that dies mid-call leaves the row
+pending, and the next attempt is made idempotent by the effect itself (a voucher's code is
+fixed in advance, a webhook carries its unique key).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from saleor_journeys import conf
+from saleor_journeys.core import clock
+from saleor_journeys.journeys import steps
+from saleor_journeys.journeys.models import ActionStatus, RunAction
+from saleor_journeys.journeys.steps.base import ActionFailed
+
+logger = logging.getLogger(__name__)
+
+
+def performed(kind: str) -> bool:
+    """Whether a step kind has an effect the outbox carries out."""
+    return hasattr(steps.module(kind), "perform")
+
+
+def perform_run(run_id: int) -> int:
+    """Perform the run's pending actions that are due, in order; returns how many succeeded.
+    Stops at the first one that must wait (a retry later, or another worker on it)."""
+    done = 0
+    while True:
+        now = clock.now()
+        first = (
+            RunAction.objects.filter(run_id=run_id, status=ActionStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", "next_attempt_at")
+            .first()
+        )
+        if first is None or (first[1] is not None and first[1] > now):
+            return done
+        outcome = perform(first[0])
+        if outcome != ActionStatus.DONE and outcome != ActionStatus.FAILED:
+            return done
+        done += outcome == ActionStatus.DONE
+
+
+def perform(action_id: int) -> str | None:
+    """Try one action once. Returns its new status, or None when it is not ours to do now."""
+    with transaction.atomic():
+        action = (
+            RunAction.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("run__contact", "run__installation", "run__journey")
+            .filter(pk=action_id, status=ActionStatus.PENDING)
+            .first()
+        )
+        if action is None:
+            return None
+        now = clock.now()
+        action.attempts += 1
+        try:
+            action.result = steps.module(action.kind).perform(action)
+        except ActionFailed as exc:
+            _failed(action, str(exc), retry=exc.retry, now=now)
+        except Exception as exc:  # a bug or an unexpected answer: keep the row, retry later
+            logger.exception("Performing %s failed unexpectedly", action)
+            _failed(action, f"unexpected error: {exc.__class__.__name__}", retry=True, now=now)
+        else:
+            action.status = ActionStatus.DONE
+            action.done_at = now
+            action.error = ""
+            action.next_attempt_at = None
+        action.save(
+            update_fields=["status", "result", "attempts", "error", "done_at", "next_attempt_at"]
+        )
+        return action.status
+
+
+def _failed(action: RunAction, reason: str, *, retry: bool, now: datetime) -> None:
+    action.error = reason
+    if retry and action.attempts < conf.get("ACTION_MAX_ATTEMPTS"):
+        base = conf.get("ACTION_RETRY_DELAY") * 2 ** (action.attempts - 1)
+        # Jitter, so that effects failed together (Saleor down) do not retry together.
+        action.next_attempt_at = now + timedelta(seconds=base * random.uniform(0.5, 1.5))  # noqa: S311
+        logger.warning("%s failed (attempt %s), retrying: %s", action, action.attempts, reason)
+    else:
+        action.status = ActionStatus.FAILED
+        action.next_attempt_at = None
+        logger.error("%s failed for good: %s", action, reason)
+
+
+def due_runs(limit: int = 500) -> list[int]:
+    """Runs with a pending action that is due (a retry, or a task that was lost)."""
+    rows = (
+        RunAction.objects.filter(status=ActionStatus.PENDING, next_attempt_at__lte=clock.now())
+        .order_by("next_attempt_at")
+        .values_list("run_id", flat=True)[:limit]
+    )
+    return list(dict.fromkeys(rows))
+
+
+def sweep(limit: int = 500) -> int:
+    return sum(perform_run(run_id) for run_id in due_runs(limit))
