@@ -92,9 +92,53 @@ def test_abandoned_cart_stops_at_the_order(db: None, tmp_path: Path) -> None:
 
     timeline = simulate("abandoned-cart", events_file(tmp_path, items))
 
-    assert [s[2] for s in sends(timeline)] == ["abandoned-cart-reminder"]
-    assert timeline[-1]["action"] == "goal"
-    assert timeline[-1]["contact"] == "greta.g@example.org"
+    # The order stops the reminders and is thanked with a voucher (seed step 4).
+    assert [s[2] for s in sends(timeline)] == [
+        "abandoned-cart-reminder",
+        "abandoned-cart-thank-you",
+    ]
+    goal = next(t for t in timeline if t["action"] == "goal")
+    after = [(t["node"], t["action"]) for t in timeline[timeline.index(goal) + 1 :]]
+    assert after == [
+        ("thank-you-voucher", "create_voucher"),
+        ("thank-you", "send"),
+        ("converted", "exit"),
+    ]
+    assert {t["contact"] for t in timeline} == {"greta.g@example.org"}
+    assert goal["at"] == timeline[-1]["at"]  # at once, not at the next sweep
+
+
+def test_template_timings_are_parameters(db: None, tmp_path: Path) -> None:
+    cart = deliveries.scenario("abandoned_checkout_C")
+    events = events_file(tmp_path, [(f"+{i}m", d) for i, d in enumerate(cart)])
+    out = StringIO()
+    call_command(
+        "simulate",
+        "abandoned-cart",
+        "--events",
+        str(events),
+        "--start",
+        START.isoformat(),
+        "--set",
+        "abandoned_after=1h",
+        "--set",
+        "answer_within=5d",
+        "--format",
+        "json",
+        stdout=out,
+    )
+    timeline = [json.loads(line) for line in out.getvalue().splitlines()]
+    abandoned = timedelta(minutes=2, hours=1, seconds=1)  # last update + 1 h
+    assert sends(timeline) == [
+        (at(abandoned), "email", "abandoned-cart-reminder"),
+        (at(abandoned + timedelta(days=5)), "email", "abandoned-cart-second-reminder"),
+    ]
+    with pytest.raises(CommandError, match="has no parameter wait_for"):
+        call_command("simulate", "abandoned-cart", "--events", str(events), "--set", "wait_for=1d")
+    with pytest.raises(CommandError, match=r"trigger.after"):
+        call_command(
+            "simulate", "abandoned-cart", "--events", str(events), "--set", "abandoned_after=soon"
+        )
 
 
 def test_a_cart_bought_before_two_hours_gets_nothing(db: None, tmp_path: Path) -> None:

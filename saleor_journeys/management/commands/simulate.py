@@ -38,10 +38,17 @@ class Command(BaseCommand):
             "--start", help="ISO-8601 time offsets count from (default: the first event's time)."
         )
         parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="A built-in's parameter, e.g. --set answer_within=3d (repeatable).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         embedded.ensure_migrated()
-        definition = _definition(options["journey"])
+        definition = _definition(options["journey"], _parameters(options["set"]))
         try:
             lines = options["events"].read_text().splitlines()
         except OSError as exc:
@@ -64,8 +71,21 @@ class Command(BaseCommand):
                 )
 
 
-def _definition(name: str) -> dict[str, Any]:
+def _parameters(pairs: list[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CommandError(f"--set {pair!r}: expected NAME=VALUE")
+        # Numbers stay numbers (a percentage, an hour); everything else is text.
+        values[name] = int(value) if value.isdigit() else value
+    return values
+
+
+def _definition(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
     path = Path(name)
+    if path.exists() and parameters:
+        raise CommandError("--set applies to built-in journeys; edit the file instead")
     if path.exists():
         try:
             data = files.loads(path.read_text(), files.format_of(path))
@@ -73,9 +93,11 @@ def _definition(name: str) -> dict[str, Any]:
             raise CommandError(f"{path}: {exc}") from exc
     else:
         try:
-            data = builtin.load(name)
+            data = builtin.load(name, parameters)
         except KeyError as exc:
             raise CommandError(f"{name} is neither a file nor {exc.args[0]}") from exc
+        except builtin.TemplateError as exc:
+            raise CommandError(str(exc)) from exc
     problems = validate(data).problems
     if problems:
         listed = "\n".join(f"  {p.path or '(document)'}: {p.message}" for p in problems)
