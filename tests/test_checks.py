@@ -27,12 +27,14 @@ def test_bad_values_are_errors(settings: Any) -> None:
         "PUBLIC_URL": "journeys.example.com",
         "GRAPHQL_AUTHENTICATORS": ["nowhere.Authenticator"],
         "ALLOWED_SALEOR_API_URLS": "https://shop.example.com/graphql/",
+        "OUTGOING_WEBHOOK_ALLOWED_NETWORKS": ["10.0.0.0/8", "the office"],
     }
 
     assert ids(checks.check_settings()) == {
         "saleor_journeys.E002",
         "saleor_journeys.E003",
         "saleor_journeys.E004",
+        "saleor_journeys.E005",
     }
 
 
@@ -40,7 +42,11 @@ def test_unsafe_production_settings_are_reported(settings: Any) -> None:
     settings.SECRET_KEY = "saleor-journeys-unset-secret-key"
     settings.ALLOWED_HOSTS = ["*"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.SALEOR_JOURNEYS = {"ALLOW_PRIVATE_SALEOR_URLS": True, "PUBLIC_URL": "http://x.io"}
+    settings.SALEOR_JOURNEYS = {
+        "ALLOW_PRIVATE_SALEOR_URLS": True,
+        "PUBLIC_URL": "http://x.io",
+        "OUTGOING_WEBHOOK_REQUIRE_HTTPS": False,
+    }
 
     messages = checks.check_production()
 
@@ -51,6 +57,7 @@ def test_unsafe_production_settings_are_reported(settings: Any) -> None:
         "saleor_journeys.W002",
         "saleor_journeys.W003",
         "saleor_journeys.W004",
+        "saleor_journeys.W005",
     }
 
 
