@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError, close_old_connections
 
 from saleor_journeys.runtime import deliveries, outbox, runs
 from saleor_journeys.runtime.publisher import BatchPublisher
@@ -29,7 +31,19 @@ def sweep_deliveries() -> int:
 @shared_task(name="saleor_journeys.advance_runs", acks_late=True, ignore_result=True)
 def advance_runs(run_ids: list[int]) -> int:
     """Step journey runs; a run that is finished, gone or being stepped elsewhere is skipped."""
-    return sum(runs.advance(run_id) for run_id in run_ids)
+    return sum(_each(runs.advance, run_ids, "run"))
+
+
+def _each(work: Callable[[int], int], ids: list[int], what: str) -> Iterator[int]:
+    """Do each id on its own: a dropped database connection fails that id, not the batch (the
+    sweeper has the ones that fail; the next id gets a fresh connection)."""
+    for item_id in ids:
+        try:
+            yield work(item_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("Database error on %s %s; the sweeper retries it", what, item_id)
+            close_old_connections()
+            yield 0
 
 
 @shared_task(name="saleor_journeys.sweep_runs", ignore_result=True)
@@ -43,10 +57,11 @@ def scan_abandoned_checkouts() -> int:
     """Periodic: enrol contacts whose checkout has been left alone long enough."""
     return runs.scan_abandoned_checkouts()
 
+
 @shared_task(name="saleor_journeys.perform_actions", acks_late=True, ignore_result=True)
 def perform_actions(run_ids: list[int]) -> int:
     """Carry out the pending side effects of runs (vouchers, webhooks …), in order per run."""
-    return sum(outbox.perform_run(run_id) for run_id in run_ids)
+    return sum(_each(outbox.perform_run, run_ids, "actions of run"))
 
 
 @shared_task(name="saleor_journeys.sweep_actions", ignore_result=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -34,12 +35,23 @@ def broker() -> Iterator[redis.Redis]:
 class Worker:
     """``celery worker`` in a subprocess, on the test database."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(
+        self,
+        log: Path,
+        *,
+        pool: str = "solo",
+        concurrency: int | None = None,
+        new_session: bool = False,
+    ) -> None:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.output: Any = None
+        # A prefork pool's children, and a session of its own that ``kill_group`` can end whole.
+        self.pool = pool
+        self.concurrency = concurrency
+        self.new_session = new_session
 
-    def start(self) -> None:
+    def start(self, **extra_env: str) -> None:
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -51,6 +63,7 @@ class Worker:
             "TEST_CELERY_BROKER_URL": BROKER,
             "TEST_SWEEP_GRACE": "0",
             "TEST_CELERY_EAGER": "0",
+            **extra_env,
         }
         self.output = self.log.open("ab")
         self.process = subprocess.Popen(
@@ -61,7 +74,8 @@ class Worker:
                 "-A",
                 "tests.celery_app",
                 "worker",
-                "--pool=solo",
+                f"--pool={self.pool}",
+                *([f"--concurrency={self.concurrency}"] if self.concurrency else []),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -71,12 +85,19 @@ class Worker:
             env=env,
             stdout=self.output,
             stderr=subprocess.STDOUT,
+            start_new_session=self.new_session,
         )
 
     def kill(self) -> None:
         """SIGKILL, as an out-of-memory killer or a lost machine would."""
         assert self.process is not None
         self.process.kill()
+        self.process.wait(timeout=30)
+
+    def kill_group(self) -> None:
+        """SIGKILL the worker and its pool children at once (needs ``new_session``)."""
+        assert self.process is not None and self.new_session
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
