@@ -12,12 +12,14 @@ from graphene_django import DjangoConnectionField
 from saleor_journeys import conf
 from saleor_journeys.contacts.identity import normalise_email
 from saleor_journeys.contacts.models import Contact
+from saleor_journeys.graphql.journey_mutations import JourneyMutations
+from saleor_journeys.graphql.journeys import JourneyQueries
 from saleor_journeys.graphql.types import ContactType, principal
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 
-class Query(graphene.ObjectType):
+class Query(JourneyQueries, graphene.ObjectType):
     contacts = DjangoConnectionField(
         ContactType,
         search=graphene.String(description="Part of an email address or name."),
@@ -53,7 +55,11 @@ class Query(graphene.ObjectType):
         ).first()
 
 
-schema = graphene.Schema(query=Query)
+class Mutation(JourneyMutations, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)
 
 
 def sdl() -> str:

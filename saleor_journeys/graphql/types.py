@@ -12,6 +12,7 @@ from saleor_journeys.auth.principal import Principal
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
 from saleor_journeys.events.summaries import summarise
+from saleor_journeys.journeys.models import Run
 
 
 def principal(info: graphene.ResolveInfo) -> Principal:
@@ -61,6 +62,12 @@ class ContactType(DjangoObjectType):
         max_limit=conf.get("GRAPHQL_MAX_PAGE_SIZE"),
         description="Everything that happened to the contact, newest first.",
     )
+    # By import path: the journey types import this module.
+    runs = DjangoConnectionField(
+        "saleor_journeys.graphql.journeys.RunType",
+        max_limit=conf.get("GRAPHQL_MAX_PAGE_SIZE"),
+        description="The contact's runs through journeys, newest first.",
+    )
 
     class Meta:
         model = Contact
@@ -92,3 +99,7 @@ class ContactType(DjangoObjectType):
     @staticmethod
     def resolve_timeline(root: Contact, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
         return Event.objects.filter(contact=root).order_by("-occurred_at", "-pk")
+
+    @staticmethod
+    def resolve_runs(root: Contact, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        return Run.objects.filter(contact=root).order_by("-entered_at", "-pk")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,10 +15,8 @@ from saleor_journeys.auth.models import ApiKey
 from saleor_journeys.graphql.schema import SCHEMA_FILE, sdl
 from saleor_journeys.saleor.models import Installation
 from tests.conftest import make_installation
-from tests.fixtures import deliveries
 from tests.fixtures.signing import SigningKey, jwks
-
-SendRecorded = Callable[[dict[str, Any]], Any]
+from tests.graphql.conftest import gql
 
 CONTACT_QUERY = """
 query Contact($email: String!) {
@@ -38,29 +34,6 @@ query Contacts($search: String, $first: Int, $after: String) {
   }
 }
 """
-
-
-def gql(client: Client, query: str, key: str | None, **variables: Any) -> Any:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return client.post(
-        "/graphql/",
-        data={"query": query, "variables": variables},
-        content_type="application/json",
-        headers=headers,
-    )
-
-
-@pytest.fixture
-def shop(recorded_installation: Installation, send_recorded: SendRecorded) -> Installation:
-    for name in ("guest_checkout_A_order_21", "storefront_signup_jane", "abandoned_checkout_C"):
-        for delivery in deliveries.scenario(name):
-            send_recorded(delivery)
-    return recorded_installation
-
-
-@pytest.fixture
-def key(shop: Installation) -> str:
-    return api_keys.create(shop, "tests")[1]
 
 
 def test_contact_has_its_properties_and_a_timeline_of_events(client: Client, key: str) -> None:
