@@ -1,17 +1,22 @@
-"""The one place the app reads the time from, so tests and simulations can move it."""
+"""The one place the app reads the time from, so tests and simulations can move it.
+
+The clock is per thread (a context variable): a simulation run by one request of a threaded
+web server moves its own time, never that of the requests beside it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-_now: Callable[[], datetime] = timezone.now
+_now: ContextVar[Callable[[], datetime]] = ContextVar("saleor_journeys_clock")
 
 
 def now() -> datetime:
-    return _now()
+    return _now.get(timezone.now)()
 
 
 class FrozenClock:
@@ -28,11 +33,8 @@ class FrozenClock:
         return self.at
 
     def __enter__(self) -> FrozenClock:
-        global _now
-        self._previous = _now
-        _now = self
+        self._token: Token[Callable[[], datetime]] = _now.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _now
-        _now = self._previous
+        _now.reset(self._token)

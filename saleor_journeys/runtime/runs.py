@@ -210,7 +210,8 @@ def advance(run_id: int) -> int:
         run = (
             Run.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("contact", "version")
-            .filter(pk=run_id, status__in=LIVE_STATUSES)
+            # A paused (or archived) journey holds its runs where they are until it resumes.
+            .filter(pk=run_id, status__in=LIVE_STATUSES, journey__status=JourneyStatus.ACTIVE)
             .first()
         )
         if run is None:
@@ -355,7 +356,9 @@ def _hint(run_id: int, at: datetime) -> None:
 
 
 def due(limit: int = 500, journey_id: int | None = None) -> list[int]:
-    candidates = Run.objects.filter(status__in=LIVE_STATUSES, wake_at__lte=clock.now())
+    candidates = Run.objects.filter(
+        status__in=LIVE_STATUSES, wake_at__lte=clock.now(), journey__status=JourneyStatus.ACTIVE
+    )
     if journey_id is not None:
         candidates = candidates.filter(journey_id=journey_id)
     return list(candidates.order_by("wake_at", "pk").values_list("pk", flat=True)[:limit])

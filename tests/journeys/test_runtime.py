@@ -207,6 +207,29 @@ def test_paused_and_draft_journeys_enrol_nobody(
     assert Run.objects.count() == 0
 
 
+def test_a_paused_journey_holds_its_runs_until_it_resumes(
+    recorded_installation: Installation, send_recorded: SendRecorded
+) -> None:
+    journey = published(recorded_installation, WELCOME)
+    signup = deliveries.scenario("storefront_signup_jane")
+    created_at = datetime.fromisoformat(json.loads(signup[1]["body"])["issuedAt"])
+
+    with FrozenClock(created_at + timedelta(minutes=1)) as clock:
+        send_recorded(signup[1])
+        runs.sweep()
+        assert sent(journey) == ["welcome"]
+        versions.transition(journey, "pause", actor="tests")
+        clock.advance(timedelta(days=3))  # the wait is over, but the journey is paused
+        assert runs.due() == []
+        assert runs.advance(Run.objects.get().pk) == 0
+        assert sent(journey) == ["welcome"]
+        versions.transition(journey, "resume", actor="tests")
+        runs.sweep()
+
+    assert sent(journey) == ["welcome", "tips"]
+    assert Run.objects.get().status == RunStatus.DONE
+
+
 def test_a_run_stays_on_the_version_it_entered(
     recorded_installation: Installation, send_recorded: SendRecorded
 ) -> None:
