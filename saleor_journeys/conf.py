@@ -104,6 +104,50 @@ class JourneysSettings(TypedDict):
     OUTGOING_WEBHOOK_TIMEOUT: float
     """Seconds to wait for a journey webhook's receiver."""
 
+    DEFAULT_LANGUAGE: str
+    """The language of messages to contacts whose language has no version of the template."""
+
+    EMAIL_FROM: str
+    """The ``From`` of journey emails; empty: Django's ``DEFAULT_FROM_EMAIL``."""
+
+    TRACK_OPENS: bool
+    """Add an open pixel to journey emails."""
+
+    TRACK_CLICKS: bool
+    """Rewrite the links of journey emails to signed tracking links."""
+
+    SCANNER_CLICK_WINDOW: int
+    """Seconds after delivery in which clicks on every link of a message mark a link scanner,
+    not a person: such clicks (and HEAD requests, known proxy agents) are recorded but do not
+    count as engagement."""
+
+    FREQUENCY_CAP_HOURS: int
+    """At most one marketing message per contact and channel in this many hours (0: no cap);
+    a send that would break it waits. Transactional messages are not capped."""
+
+    QUIET_HOURS: list[str]
+    """``["21:00", "08:00"]``: marketing SMS and push wait for the end of this span in the
+    contact's time zone (the shop's when unknown); empty: no quiet hours."""
+
+    DOUBLE_OPT_IN: bool
+    """A subscription through a form or the API must be confirmed from an emailed link before
+    marketing email goes out."""
+
+    OPT_IN_TOKEN_MAX_AGE: int
+    """Seconds a double opt-in link stays valid."""
+
+    TWILIO_ACCOUNT_SID: str
+    """Twilio account for SMS; empty: SMS is not configured and SMS sends fail with that reason."""
+
+    TWILIO_AUTH_TOKEN: str
+    """Twilio auth token; also checks ``X-Twilio-Signature`` on status and inbound callbacks."""
+
+    TWILIO_FROM: str
+    """The sender: an E.164 number or a Messaging Service SID (``MG…``)."""
+
+    SMS_DEFAULT_REGION: str
+    """Region (ISO 3166 code) for national phone numbers of contacts without a country."""
+
     GRAPHQL_AUTHENTICATORS: list[str]
     """Dotted paths of the classes that authenticate GraphQL requests, tried in order."""
 
@@ -134,6 +178,19 @@ DEFAULTS: JourneysSettings = {
     "OUTGOING_WEBHOOK_REQUIRE_HTTPS": True,
     "OUTGOING_WEBHOOK_ALLOWED_NETWORKS": [],
     "OUTGOING_WEBHOOK_TIMEOUT": 10.0,
+    "DEFAULT_LANGUAGE": "en",
+    "EMAIL_FROM": "",
+    "TRACK_OPENS": True,
+    "TRACK_CLICKS": True,
+    "SCANNER_CLICK_WINDOW": 10,
+    "FREQUENCY_CAP_HOURS": 0,
+    "QUIET_HOURS": ["21:00", "08:00"],
+    "DOUBLE_OPT_IN": False,
+    "OPT_IN_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_FROM": "",
+    "SMS_DEFAULT_REGION": "",
     "GRAPHQL_AUTHENTICATORS": ["saleor_journeys.auth.api_keys.ApiKeyAuthenticator"],
     "GRAPHQL_MAX_PAGE_SIZE": 100,
 }

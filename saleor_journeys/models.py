@@ -13,10 +13,26 @@ from saleor_journeys.journeys.models import (
     RunStatus,
     RunStep,
 )
+from saleor_journeys.messaging.models import (
+    Consent,
+    ConsentStatus,
+    Message,
+    MessageEvent,
+    MessageStatus,
+    Suppression,
+    Template,
+)
 from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
 
 __all__ = [
     "ApiKey",
+    "Consent",
+    "ConsentStatus",
+    "Message",
+    "MessageEvent",
+    "MessageStatus",
+    "Suppression",
+    "Template",
     "Checkout",
     "CheckoutLine",
     "Contact",
