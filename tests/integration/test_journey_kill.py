@@ -187,9 +187,11 @@ def _kill(worker: KillableWorker) -> None:
 
 
 def _unacked(broker: redis.Redis) -> list[str]:
-    """Ids of the task messages Redis has handed out and not seen acknowledged."""
+    """Ids of the run-stepping task messages Redis has handed out and not seen acknowledged
+    (the tasks that carry out the steps' sends come and go beside them)."""
     raw: dict[bytes, bytes] = broker.hgetall("unacked")  # type: ignore[assignment]
-    return sorted(json.loads(value)[0]["headers"]["id"] for value in raw.values())
+    headers = [json.loads(value)[0]["headers"] for value in raw.values()]
+    return sorted(h["id"] for h in headers if h["task"] == "saleor_journeys.advance_runs")
 
 
 def _send(run_ids: list[int]) -> str:
