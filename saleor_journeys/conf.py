@@ -75,6 +75,14 @@ class JourneysSettings(TypedDict):
     """Seconds between two sweeps for journey runs that are due (a wait ended). The longest a
     due step can be late when its timed task is lost."""
 
+    RUN_SWEEP_BATCH: int
+    """Runs the sweeper claims per transaction; it claims batch after batch (for most of a
+    ``RUN_SWEEP_INTERVAL``) while runs are due, and hands them to the workers."""
+
+    RUN_CLAIM_LEASE: int
+    """Seconds a run handed to the workers is not handed out again: long enough for a wave to
+    drain from the queue. A run whose task was lost is stepped when its lease ends."""
+
     SWEEP_GRACE: int
     """Seconds a fresh delivery is left to its own task before the sweeper claims it."""
 
@@ -136,6 +144,11 @@ class JourneysSettings(TypedDict):
     OPT_IN_TOKEN_MAX_AGE: int
     """Seconds a double opt-in link stays valid."""
 
+    LINKS: dict[str, str]
+    """Links the message templates use, by name: ``shop``, ``checkout`` (``{checkout}`` is
+    replaced by the cart's token), ``feedback``, ``form``, ``video``, ``webinar``, ``survey``,
+    ``review``. A template's link that is not set renders empty."""
+
     TWILIO_ACCOUNT_SID: str
     """Twilio account for SMS; empty: SMS is not configured and SMS sends fail with that reason."""
 
@@ -170,6 +183,8 @@ DEFAULTS: JourneysSettings = {
     "DELIVERY_RETRY_DELAY": 30,
     "SWEEP_INTERVAL": 30,
     "RUN_SWEEP_INTERVAL": 10,
+    "RUN_SWEEP_BATCH": 2000,
+    "RUN_CLAIM_LEASE": 900,
     "SWEEP_GRACE": 15,
     "SWEEP_BATCH": 500,
     "ACTION_MAX_ATTEMPTS": 6,
@@ -187,6 +202,7 @@ DEFAULTS: JourneysSettings = {
     "QUIET_HOURS": ["21:00", "08:00"],
     "DOUBLE_OPT_IN": False,
     "OPT_IN_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "LINKS": {},
     "TWILIO_ACCOUNT_SID": "",
     "TWILIO_AUTH_TOKEN": "",
     "TWILIO_FROM": "",

@@ -87,6 +87,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep a worker's database connection between tasks (Celery closes it after each by default).
+CELERY_DB_REUSE_MAX = 1000
 
 globals().update(env.email_settings(os.environ.get("EMAIL_URL", "console://")))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "journeys@localhost")
@@ -104,6 +106,10 @@ SALEOR_JOURNEYS = {
     "OUTGOING_WEBHOOK_ALLOWED_NETWORKS": env.words(
         "SALEOR_JOURNEYS_OUTGOING_WEBHOOK_ALLOWED_NETWORKS"
     ),
+    "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+    "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+    "TWILIO_FROM": os.environ.get("TWILIO_FROM", ""),
+    "SMS_DEFAULT_REGION": os.environ.get("SALEOR_JOURNEYS_SMS_DEFAULT_REGION", ""),
 }
 
 LOGGING = {

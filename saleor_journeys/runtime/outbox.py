@@ -3,9 +3,10 @@
 A step writes its effect as a ``RunAction`` row in the step's own transaction; after the
 commit a task performs it. The effects of one run are performed in the order they were
 decided (a message quoting a voucher code comes after the voucher), one worker at a time per
-action (a row lock), with retries and backoff; a worker that dies mid-call leaves the row
-pending, and the next attempt is made idempotent by the effect itself (a voucher's code is
-fixed in advance, a webhook carries its unique key).
+action (a lease), with retries and backoff; a worker that dies mid-call leaves the row pending
+until its lease ends, and the next attempt is made safe by the effect itself (a voucher's code is
+fixed in advance, a webhook carries its unique key, a message that was being handed over is never
+handed over again).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import random
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 
 from saleor_journeys import conf
 from saleor_journeys.core import clock
 from saleor_journeys.journeys import steps
 from saleor_journeys.journeys.models import ActionStatus, RunAction
-from saleor_journeys.journeys.steps.base import ActionFailed
+from saleor_journeys.journeys.steps.base import ActionFailed, Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -43,42 +45,61 @@ def perform_run(run_id: int) -> int:
             .first()
         )
         if first is None or (first[1] is not None and first[1] > now):
-            return done
+            return done  # the next one waits (a retry, a lease, quiet hours): so do the rest
         outcome = perform(first[0])
         if outcome != ActionStatus.DONE and outcome != ActionStatus.FAILED:
             return done
         done += outcome == ActionStatus.DONE
 
 
+# How long a claimed action is left to the worker that claimed it; after that (the worker
+# died) another one may try again.
+LEASE = timedelta(minutes=10)
+
+
 def perform(action_id: int) -> str | None:
-    """Try one action once. Returns its new status, or None when it is not ours to do now."""
+    """Try one action once. Returns its new status, or None when it is not ours to do now.
+
+    The action is claimed in a short transaction (a lease), carried out outside any
+    transaction, and its outcome recorded in another: an effect may commit its own progress
+    (a message marked as being handed over) before it calls the outside world."""
+    now = clock.now()
     with transaction.atomic():
-        action = (
+        claimed = (
             RunAction.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("run__contact", "run__installation", "run__journey")
             .filter(pk=action_id, status=ActionStatus.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .first()
         )
-        if action is None:
+        if claimed is None:
             return None
-        now = clock.now()
-        action.attempts += 1
-        try:
-            action.result = steps.module(action.kind).perform(action)
-        except ActionFailed as exc:
-            _failed(action, str(exc), retry=exc.retry, now=now)
-        except Exception as exc:  # a bug or an unexpected answer: keep the row, retry later
-            logger.exception("Performing %s failed unexpectedly", action)
-            _failed(action, f"unexpected error: {exc.__class__.__name__}", retry=True, now=now)
-        else:
-            action.status = ActionStatus.DONE
-            action.done_at = now
-            action.error = ""
-            action.next_attempt_at = None
-        action.save(
-            update_fields=["status", "result", "attempts", "error", "done_at", "next_attempt_at"]
-        )
-        return action.status
+        claimed.attempts += 1
+        claimed.next_attempt_at = now + LEASE
+        claimed.save(update_fields=["attempts", "next_attempt_at"])
+    action = RunAction.objects.select_related(
+        "run__contact", "run__installation", "run__journey"
+    ).get(pk=action_id)
+    try:
+        action.result = steps.module(action.kind).perform(action)
+    except Deferred as exc:
+        # Not a failure: quiet hours or a frequency cap. The attempt does not count.
+        action.attempts -= 1
+        action.next_attempt_at = exc.until
+        action.error = exc.reason
+    except ActionFailed as exc:
+        _failed(action, str(exc), retry=exc.retry, now=clock.now())
+    except Exception as exc:  # a bug or an unexpected answer: keep the row, retry later
+        logger.exception("Performing %s failed unexpectedly", action)
+        _failed(action, f"unexpected error: {exc.__class__.__name__}", retry=True, now=clock.now())
+    else:
+        action.status = ActionStatus.DONE
+        action.done_at = clock.now()
+        action.error = ""
+        action.next_attempt_at = None
+    action.save(
+        update_fields=["status", "result", "attempts", "error", "done_at", "next_attempt_at"]
+    )
+    return action.status
 
 
 def _failed(action: RunAction, reason: str, *, retry: bool, now: datetime) -> None:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
+from saleor_journeys import conf
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
@@ -230,10 +231,13 @@ def advance(run_id: int) -> int:
         inbox = list(Event.objects.filter(pk__in=run.inbox).order_by("occurred_at", "pk"))
         taken = 0
         new_events: list[Event] = []
+        facts: Facts | None = None
         for offered in [*inbox, None]:
             event = event_fact(offered) if offered is not None else None
             while state.status not in FINISHED:
-                result = step(definition, state, now=now, facts=facts_for(run, now), event=event)
+                # Read once per call, again only after a step changed the card.
+                facts = facts if facts is not None else facts_for(run, now)
+                result = step(definition, state, now=now, facts=facts, event=event)
                 event = None  # an event is offered once
                 if result.outcome == "idle":
                     break
@@ -241,6 +245,8 @@ def advance(run_id: int) -> int:
                 state = result.state
                 for action in result.actions:
                     context, tags = _act(run, state.steps, action, now)
+                    if action.kind == "update_contact":
+                        facts = None
                     if context:
                         state = replace(state, context={**state.context, **context})
                     new_events += _tag_events(run, state.steps, tags, now)
@@ -365,8 +371,30 @@ def due(limit: int = 500, journey_id: int | None = None) -> list[int]:
 
 
 def sweep(limit: int = 500, journey_id: int | None = None) -> int:
-    """Step every due run (a wait that ended, an event in its inbox, a lost task)."""
+    """Step due runs here and now (a wait that ended, an event in its inbox, a lost task).
+    For the simulator, tests and brokerless setups; with workers, ``claim_due`` hands them out."""
     return sum(1 for run_id in due(limit, journey_id) if advance(run_id))
+
+
+def claim_due(limit: int) -> list[int]:
+    """Claim up to ``limit`` due runs for the workers: ``SELECT … FOR UPDATE SKIP LOCKED``,
+    then their ``wake_at`` moves a lease ahead, so the next sweep does not hand them out again
+    while they wait in the queue. If their task is lost, the lease ends and a sweep claims them
+    again; stepping a run twice is a no-op, so an early second claim costs only time."""
+    now = clock.now()
+    lease = timedelta(seconds=conf.get("RUN_CLAIM_LEASE"))
+    with transaction.atomic():
+        ids = list(
+            Run.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                status__in=LIVE_STATUSES, wake_at__lte=now, journey__status=JourneyStatus.ACTIVE
+            )
+            .order_by("wake_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Run.objects.filter(pk__in=ids).update(wake_at=now + lease)
+    return ids
 
 
 def scan_abandoned_checkouts(limit: int = 1000, journey_id: int | None = None) -> int:

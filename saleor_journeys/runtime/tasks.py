@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -10,10 +11,15 @@ from typing import Any
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, close_old_connections
 
+from saleor_journeys import conf
 from saleor_journeys.runtime import deliveries, outbox, runs
 from saleor_journeys.runtime.publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
+
+# Runs per task message when the sweeper hands out a wave: enough to make the message cheap,
+# few enough to spread a wave over every worker process.
+RUNS_PER_TASK = 50
 
 
 @shared_task(name="saleor_journeys.process_deliveries", acks_late=True, ignore_result=True)
@@ -48,8 +54,21 @@ def _each(work: Callable[[int], int], ids: list[int], what: str) -> Iterator[int
 
 @shared_task(name="saleor_journeys.sweep_runs", ignore_result=True)
 def sweep_runs() -> int:
-    """Periodic: step every due run (ended waits, events in inboxes, lost tasks)."""
-    return runs.sweep()
+    """Periodic: hand every due run (ended waits, events in inboxes, lost tasks) to the workers,
+    in batches, so that a wave of runs due at once is stepped by all of them in parallel."""
+    if sweep_runs.app.conf.task_always_eager:
+        return runs.sweep()
+    deadline = time.monotonic() + conf.get("RUN_SWEEP_INTERVAL") * 0.8
+    batch = conf.get("RUN_SWEEP_BATCH")
+    claimed = 0
+    while time.monotonic() < deadline:
+        ids = runs.claim_due(batch)
+        for start in range(0, len(ids), RUNS_PER_TASK):
+            advance_runs.delay(ids[start : start + RUNS_PER_TASK])
+        claimed += len(ids)
+        if len(ids) < batch:
+            break
+    return claimed
 
 
 @shared_task(name="saleor_journeys.scan_abandoned_checkouts", ignore_result=True)

@@ -101,3 +101,21 @@ def test_a_flushed_broker_delays_runs_and_loses_none(
 
     wait_for(lambda: Run.objects.filter(status=RunStatus.DONE).count() == 5, worker)
     _assert_exactly_once(journey, 5)
+
+
+def test_the_beat_sweep_hands_a_wave_of_due_runs_to_the_workers(
+    installation: Installation, worker: Worker, broker: redis.Redis
+) -> None:
+    journey = _journey(installation)
+    for contact in _contacts(installation, 120):
+        runs.enroll(journey, contact, now=clock.now())
+    broker.flushdb()  # as if they had waited for days: only the sweep knows they are due
+
+    worker.start()
+    celery_app.send_task("saleor_journeys.sweep_runs")
+
+    wait_for(lambda: Run.objects.filter(status=RunStatus.DONE).count() == 120, worker)
+    _assert_exactly_once(journey, 120)
+    log = worker.log.read_text()
+    # Handed out in messages of 50 runs, not stepped one by one inside the sweep.
+    assert log.count("saleor_journeys.advance_runs") >= 3, log

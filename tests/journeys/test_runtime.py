@@ -247,3 +247,25 @@ def test_a_run_stays_on_the_version_it_entered(
     assert sent(journey) == ["welcome", "tips"]
     assert Run.objects.get().version.number == 1
     assert RunStep.objects.filter(outcome="action").count() == 2
+
+
+def test_claimed_runs_are_not_handed_out_again_until_their_lease_ends(
+    recorded_installation: Installation,
+) -> None:
+    journey = published(recorded_installation, {**WELCOME, "trigger": {"type": "manual"}})
+    start = datetime.fromisoformat("2026-11-02T09:00:00+00:00")
+    contacts = [
+        Contact.objects.create(installation=recorded_installation, email=f"c{i}@example.org")
+        for i in range(5)
+    ]
+    with FrozenClock(start) as clock:
+        for contact in contacts:
+            runs.enroll(journey, contact, now=start)
+        first = runs.claim_due(3)
+        second = runs.claim_due(3)
+        assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
+        assert runs.claim_due(3) == []
+        clock.advance(timedelta(minutes=14))
+        assert runs.claim_due(10) == []
+        clock.advance(timedelta(minutes=2))  # the 15-minute lease is over: a lost task's runs
+        assert sorted(runs.claim_due(10)) == sorted(first + second)

@@ -116,3 +116,12 @@ class ActionFailed(Exception):
     def __init__(self, message: str, *, retry: bool) -> None:
         super().__init__(message)
         self.retry = retry
+
+
+class Deferred(Exception):
+    """Not now: try again at ``until`` (quiet hours, a frequency cap). Not a failure."""
+
+    def __init__(self, until: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.until = until
+        self.reason = reason
