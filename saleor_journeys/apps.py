@@ -10,3 +10,4 @@ class SaleorJourneysConfig(AppConfig):
     def ready(self) -> None:
         # Registering the checks is the import's side effect.
         from saleor_journeys import checks  # noqa: F401
+        from saleor_journeys.messaging import provider_events  # noqa: F401

@@ -138,6 +138,18 @@ def check_production(app_configs: Any = None, **kwargs: Any) -> list[CheckMessag
                 id="saleor_journeys.W005",
             )
         )
+    backend = getattr(settings, "EMAIL_BACKEND", "")
+    anymail = getattr(settings, "ANYMAIL", {}) or {}
+    if backend.startswith("anymail.") and not anymail.get("WEBHOOK_SECRET"):
+        messages.append(
+            Warning(
+                "The email provider's tracking webhooks accept anyone: fake bounces could "
+                "suppress real addresses.",
+                hint="Set ANYMAIL['WEBHOOK_SECRET'] (environment: ANYMAIL_WEBHOOK_SECRET) and "
+                "the same user:password in the provider's webhook URL.",
+                id="saleor_journeys.W006",
+            )
+        )
     public_url = conf.get("PUBLIC_URL")
     if public_url and urlsplit(public_url).scheme != "https":
         messages.append(

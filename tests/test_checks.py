@@ -47,6 +47,8 @@ def test_unsafe_production_settings_are_reported(settings: Any) -> None:
         "PUBLIC_URL": "http://x.io",
         "OUTGOING_WEBHOOK_REQUIRE_HTTPS": False,
     }
+    settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+    settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "x"}
 
     messages = checks.check_production()
 
@@ -58,6 +60,7 @@ def test_unsafe_production_settings_are_reported(settings: Any) -> None:
         "saleor_journeys.W003",
         "saleor_journeys.W004",
         "saleor_journeys.W005",
+        "saleor_journeys.W006",
     }
 
 

@@ -6,7 +6,7 @@ whether a message may go (consent, caps, quiet hours: ``messaging.policy``), onl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from saleor_journeys.contacts.models import Contact
@@ -56,8 +56,9 @@ class Channel(Protocol):
     def address(self, contact: Contact) -> str | None:
         """The contact's address on this channel (normalised), or None: nothing to send to."""
 
-    def render(self, message: Message, contact: Contact) -> Rendered:
-        """Raises RenderError."""
+    def render(self, message: Message, contact: Contact, context: dict[str, Any]) -> Rendered:
+        """The message's content for this contact; ``context`` is the plain data templates
+        see (``messaging.context.build``). Raises RenderError."""
 
     def send(self, message: Message) -> str:
         """Hand the stored, rendered message to the provider; returns the provider's id.
@@ -73,7 +74,8 @@ def register(channel: Channel) -> Channel:
 
 
 def get(name: str) -> Channel | None:
-    from saleor_journeys.messaging import email, sms  # noqa: F401 - they register themselves
+    import saleor_journeys.messaging.email
+    import saleor_journeys.messaging.sms  # noqa: F401 - the channels register themselves
 
     return _REGISTRY.get(name)
 

@@ -91,6 +91,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_DB_REUSE_MAX = 1000
 
 globals().update(env.email_settings(os.environ.get("EMAIL_URL", "console://")))
+# The basic-auth secret of the provider's tracking webhooks (``/anymail/<esp>/tracking/``):
+# without it anyone could post fake bounces that suppress real addresses.
+if os.environ.get("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL = {
+        **globals().get("ANYMAIL", {}),
+        "WEBHOOK_SECRET": os.environ["ANYMAIL_WEBHOOK_SECRET"],
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "journeys@localhost")
 
 SALEOR_JOURNEYS = {

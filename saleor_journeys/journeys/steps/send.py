@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from saleor_journeys.journeys.steps.base import Linear, Step, Visit, act, finish
+
+if TYPE_CHECKING:
+    from saleor_journeys.journeys.models import RunAction
 
 
 class SendNode(Linear):
@@ -25,3 +28,10 @@ def enter(node: SendNode, visit: Visit) -> Step:
         reason = "what triggered the journey no longer holds"
         return Step(finish(visit.state, "exited"), "exit", node.id, reason=reason)
     return act(node, visit)
+
+
+def perform(action: RunAction) -> dict[str, Any]:
+    """Carried out by the messaging outbox: policy, rendering, the channel."""
+    from saleor_journeys.messaging.outbox import deliver
+
+    return deliver(action)

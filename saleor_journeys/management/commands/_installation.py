@@ -17,3 +17,15 @@ def installation_for(api_url: str) -> Installation:
             f"No Saleor at {url} has installed the app. Installed: {known or 'none yet'}."
         )
     return installation
+
+
+def only_or_named(api_url: str | None) -> Installation:
+    """The named shop, or the only one installed."""
+    if api_url:
+        return installation_for(api_url)
+    installations = list(Installation.objects.filter(is_active=True)[:2])
+    if len(installations) == 1:
+        return installations[0]
+    if not installations:
+        raise CommandError("No Saleor has installed the app yet.")
+    raise CommandError("Several shops have installed the app: name one with --saleor-api-url.")

@@ -1,0 +1,42 @@
+"""Changing a contact's consent: one row per channel, and an event in their timeline for every
+change, with its source, so the history is in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from saleor_journeys.contacts.models import Contact
+from saleor_journeys.core import clock
+from saleor_journeys.events.models import Event
+from saleor_journeys.messaging.models import Consent, ConsentStatus
+
+
+def set_consent(contact: Contact, channel: str, status: str, *, source: str) -> Consent:
+    now = clock.now()
+    consent, created = Consent.objects.get_or_create(
+        contact=contact,
+        channel=channel,
+        defaults={"status": status, "source": source, "at": now},
+    )
+    if not created and consent.status == status:
+        return consent  # nothing changes (a second click on "unsubscribe")
+    previous = ConsentStatus.UNKNOWN if created else consent.status
+    consent.status, consent.source, consent.at = status, source, now
+    consent.save()
+    _log(contact, channel, previous, status, source, now)
+    return consent
+
+
+def _log(
+    contact: Contact, channel: str, previous: str, status: str, source: str, at: datetime
+) -> None:
+    Event.objects.create(
+        installation_id=contact.installation_id,
+        contact=contact,
+        type="consent_changed",
+        source="journeys",
+        occurred_at=at,
+        received_at=at,
+        key=f"consent:{contact.pk}:{channel}:{at.isoformat()}"[:128],
+        data={"channel": channel, "from": previous, "to": status, "source": source},
+    )

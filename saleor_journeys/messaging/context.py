@@ -1,0 +1,145 @@
+"""What a template may use, as plain data: the contact, their cart or last order, what earlier
+steps produced (a voucher), links. Never model instances (see ``sandbox``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from saleor_journeys import conf
+from saleor_journeys.commerce.models import Checkout, Order
+from saleor_journeys.contacts.models import Contact
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "PLN": "zł", "JPY": "¥", "BRL": "R$", "MXN": "$"}
+_SYMBOL_AFTER = {"EUR", "PLN"}
+
+
+def money(amount: Decimal | None, currency: str, language: str) -> str:
+    """``$12.50`` / ``12,50 €``: the currency of the cart, the decimal mark of the language."""
+    if amount is None:
+        return ""
+    decimals = 0 if currency == "JPY" else 2
+    number = f"{amount:,.{decimals}f}"
+    if language.startswith(("es", "de", "fr", "it", "pt", "pl")):
+        number = number.replace(",", " ").replace(".", ",")
+    symbol = _SYMBOLS.get(currency, currency)
+    if currency in _SYMBOL_AFTER or symbol == currency:
+        return f"{number} {symbol}"
+    return f"{symbol}{number}"
+
+
+def _lines(lines: Any, language: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": line.product_name,
+            "variant": line.variant_name if line.variant_name != line.product_name else "",
+            "quantity": line.quantity,
+            "price": money(line.unit_price, line.currency, language),
+            "total": money(line.total_price, line.currency, language),
+            "image": line.image_url,
+            "category": line.category_name,
+        }
+        for line in lines
+    ]
+
+
+def _checkout(contact: Contact, trigger_key: str, language: str) -> dict[str, Any] | None:
+    checkouts = Checkout.objects.filter(contact=contact)
+    kind, _, token = trigger_key.partition(":")
+    checkout = (
+        checkouts.filter(token=token).first()
+        if kind == "checkout"
+        else checkouts.filter(completed_at=None).order_by("-saleor_updated_at").first()
+    )
+    if checkout is None:
+        return None
+    return {
+        "token": str(checkout.token),
+        "lines": _lines(checkout.lines.order_by("pk"), language),
+        "quantity": checkout.quantity,
+        "total": money(checkout.total, checkout.currency, language),
+        "currency": checkout.currency,
+    }
+
+
+def _order(contact: Contact, language: str) -> dict[str, Any] | None:
+    order = Order.objects.filter(contact=contact).order_by("-created_at", "-pk").first()
+    if order is None:
+        return None
+    return {
+        "number": order.number,
+        "lines": _lines(order.lines.order_by("pk"), language),
+        "total": money(order.total, order.currency, language),
+        "currency": order.currency,
+    }
+
+
+def _voucher(run_context: dict[str, Any]) -> dict[str, Any] | None:
+    voucher = run_context.get("voucher")
+    if not isinstance(voucher, dict):
+        return None
+    return {
+        **voucher,
+        "expires": datetime.fromisoformat(voucher["expires_at"])
+        if voucher.get("expires_at")
+        else None,
+    }
+
+
+def build(
+    contact: Contact,
+    *,
+    language: str,
+    run_context: dict[str, Any] | None = None,
+    trigger_key: str = "",
+    links: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    checkout = _checkout(contact, trigger_key, language)
+    shop_links = {**conf.get("LINKS"), **(links or {})}
+    if checkout and "checkout" in shop_links:
+        shop_links["checkout"] = shop_links["checkout"].replace("{checkout}", checkout["token"])
+    return {
+        "contact": {
+            "email": contact.email or "",
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "city": contact.city,
+            "country": contact.country,
+            "language": language,
+            "tags": list(contact.tags),
+            "interests": list(contact.interests),
+            "properties": {k: v for k, v in contact.properties.items() if k != "metadata"},
+        },
+        "shop": {"name": contact.installation.saleor_domain or "our shop"},
+        "checkout": checkout,
+        "order": _order(contact, language),
+        "voucher": _voucher(run_context or {}),
+        "links": shop_links,
+        "unsubscribe_url": (links or {}).get("unsubscribe", ""),
+        "preferences_url": (links or {}).get("preferences", ""),
+    }
+
+
+def build_sample(contact: Contact, *, language: str) -> dict[str, Any]:
+    """The context for an unsaved sample contact (previews): no cart or order of theirs."""
+    return {
+        "contact": {
+            "email": contact.email or "",
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "city": "",
+            "country": "",
+            "language": language,
+            "tags": [],
+            "interests": ["dogs"],
+            "properties": {},
+        },
+        "shop": {"name": contact.installation.saleor_domain or "our shop"},
+        "checkout": None,
+        "order": {"number": "1001", "lines": [], "total": money(Decimal("54.90"), "USD", language)},
+        "voucher": None,
+        "links": dict(conf.get("LINKS")),
+        "unsubscribe_url": "",
+        "preferences_url": "",
+    }

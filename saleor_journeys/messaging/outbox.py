@@ -1,0 +1,118 @@
+"""A journey's send step, carried out: one ``Message`` per step key, checked against the
+policy, rendered, stored, handed to the channel.
+
+The message is marked ``sending`` and committed before the provider is called. If the worker
+dies after the provider took it and before the row says so, the next attempt finds it
+``sending`` and marks it ``unknown`` instead of sending a second copy: at most once, by design.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from saleor_journeys import conf
+from saleor_journeys.core import clock
+from saleor_journeys.journeys.models import RunAction
+from saleor_journeys.journeys.steps.base import ActionFailed, Deferred
+from saleor_journeys.messaging import channels, context, policy
+from saleor_journeys.messaging.channels import RenderError, SendError
+from saleor_journeys.messaging.models import Message, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+FINAL = {
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.BOUNCED,
+    MessageStatus.COMPLAINED,
+    MessageStatus.FAILED,
+    MessageStatus.SUPPRESSED,
+    MessageStatus.UNKNOWN,
+}
+
+
+def _result(message: Message) -> dict[str, Any]:
+    return {"message": message.pk, "status": message.status}
+
+
+def _finish(message: Message, status: str, error: str = "") -> dict[str, Any]:
+    message.status = status
+    message.error = error
+    message.save(update_fields=["status", "error", "to"])
+    return _result(message)
+
+
+def language_of(contact: Any) -> str:
+    return (contact.language_code or conf.get("DEFAULT_LANGUAGE")).split("-")[0].lower()
+
+
+def deliver(action: RunAction) -> dict[str, Any]:
+    run = action.run
+    contact = run.contact
+    params = action.params
+    channel = channels.get(params["channel"])
+    if channel is None:
+        raise ActionFailed(f"there is no {params['channel']} channel", retry=False)
+    message, _ = Message.objects.get_or_create(
+        key=action.key,
+        defaults={
+            "installation_id": run.installation_id,
+            "contact": contact,
+            "run": run,
+            "node": action.node,
+            "channel": channel.name,
+            "template": params["template"],
+            "language": language_of(contact),
+            "marketing": not params.get("transactional", False),
+            "created_at": clock.now(),
+        },
+    )
+    if message.status == MessageStatus.SENDING:
+        # A worker died while handing it over: it may have gone out. Never twice.
+        logger.warning("%s was being handed over when its worker stopped; not resent", message)
+        return _finish(message, MessageStatus.UNKNOWN, "interrupted while being handed over")
+    if message.status in FINAL:
+        return _result(message)
+    address = channel.address(contact)
+    if not address:
+        explain = getattr(channel, "address_problem", None)
+        reason = explain(contact) if explain else f"the contact has no {channel.name} address"
+        return _finish(message, MessageStatus.FAILED, reason)
+    message.to = address
+    decision = policy.decide(message, contact, channel, clock.now())
+    if decision.wait_until is not None:
+        message.status = MessageStatus.DEFERRED
+        message.send_after = decision.wait_until
+        message.save(update_fields=["status", "send_after", "to"])
+        raise Deferred(decision.wait_until, decision.reason)
+    if not decision.go:
+        return _finish(message, MessageStatus.SUPPRESSED, decision.reason)
+    data = context.build(
+        contact,
+        language=message.language,
+        run_context=dict(run.context),
+        trigger_key=run.trigger_key,
+    )
+    try:
+        rendered = channel.render(message, contact, data)
+    except RenderError as exc:
+        _finish(message, MessageStatus.FAILED, str(exc))
+        raise ActionFailed(str(exc), retry=False) from exc
+    message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
+    message.encoding, message.segments = rendered.encoding, rendered.segments
+    message.status = MessageStatus.SENDING
+    message.save()  # committed: from here on, a crash never sends it again
+    try:
+        provider_id = channel.send(message)
+    except SendError as exc:
+        message.status = MessageStatus.PENDING if exc.retry else MessageStatus.FAILED
+        message.error = str(exc)
+        message.save(update_fields=["status", "error"])
+        raise ActionFailed(str(exc), retry=exc.retry) from exc
+    message.provider_id = provider_id
+    message.sent_at = clock.now()
+    message.status = MessageStatus.SENT
+    message.error = ""
+    message.save(update_fields=["provider_id", "sent_at", "status", "error"])
+    return _result(message)
