@@ -43,6 +43,14 @@ def _finish(message: Message, status: str, error: str = "") -> dict[str, Any]:
     return _result(message)
 
 
+def _failed(action: RunAction, message: Message) -> None:
+    """A message that will never go: the run leaves the journey if its node says so."""
+    if action.params.get("on_failure") == "exit":
+        from saleor_journeys.runtime.runs import exit_run
+
+        exit_run(action.run_id, node=action.node, reason=f"the message failed: {message.error}")
+
+
 def language_of(contact: Any) -> str:
     return (contact.language_code or conf.get("DEFAULT_LANGUAGE")).split("-")[0].lower()
 
@@ -78,7 +86,9 @@ def deliver(action: RunAction) -> dict[str, Any]:
     if not address:
         explain = getattr(channel, "address_problem", None)
         reason = explain(contact) if explain else f"the contact has no {channel.name} address"
-        return _finish(message, MessageStatus.FAILED, reason)
+        result = _finish(message, MessageStatus.FAILED, reason)
+        _failed(action, message)
+        return result
     message.to = address
     decision = policy.decide(message, contact, channel, clock.now())
     if decision.wait_until is not None:
@@ -98,6 +108,7 @@ def deliver(action: RunAction) -> dict[str, Any]:
         rendered = channel.render(message, contact, data)
     except RenderError as exc:
         _finish(message, MessageStatus.FAILED, str(exc))
+        _failed(action, message)
         raise ActionFailed(str(exc), retry=False) from exc
     message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
     message.encoding, message.segments = rendered.encoding, rendered.segments
@@ -106,9 +117,12 @@ def deliver(action: RunAction) -> dict[str, Any]:
     try:
         provider_id = channel.send(message)
     except SendError as exc:
-        message.status = MessageStatus.PENDING if exc.retry else MessageStatus.FAILED
+        final = not exc.retry or action.attempts >= conf.get("ACTION_MAX_ATTEMPTS")
+        message.status = MessageStatus.FAILED if final else MessageStatus.PENDING
         message.error = str(exc)
         message.save(update_fields=["status", "error"])
+        if final:
+            _failed(action, message)
         raise ActionFailed(str(exc), retry=exc.retry) from exc
     message.provider_id = provider_id
     message.sent_at = clock.now()

@@ -505,3 +505,21 @@ def scan_property_dates(limit: int = 5000, journey_id: int | None = None) -> int
             if enrolled >= limit:
                 return enrolled
     return enrolled
+
+
+def exit_run(run_id: int, *, node: str, reason: str) -> bool:
+    """End a live run from outside the engine (a send that failed with ``on_failure: exit``).
+    The run's row lock orders this with any step in progress."""
+    now = clock.now()
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=run_id, status__in=LIVE_STATUSES).first()
+        if run is None:
+            return False
+        run.steps += 1
+        _record(run, run.steps, node, "exit", reason, now)
+        run.status = RunStatus.EXITED
+        run.finished_at = now
+        run.wake_at = run.timer_at = None
+        run.inbox = []
+        run.save()
+    return True

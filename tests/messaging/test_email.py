@@ -375,3 +375,41 @@ def test_an_sms_to_an_invalid_number_fails_with_the_reason(
     message = Message.objects.get()
     assert message.status == MessageStatus.FAILED
     assert "too short" in message.error
+
+
+def test_a_send_that_fails_can_end_the_run(
+    installation: Installation, django_capture_on_commit_callbacks: Any
+) -> None:
+    from saleor_journeys.journeys.models import Run, RunStatus
+
+    journey = published(
+        installation,
+        {
+            "name": "SMS or nothing",
+            "trigger": {"type": "manual"},
+            "start": "sms",
+            "nodes": [
+                {
+                    "id": "sms",
+                    "type": "send",
+                    "channel": "sms",
+                    "template": "webinar-today-sms",
+                    "transactional": True,
+                    "on_failure": "exit",
+                    "next": "later",
+                },
+                {"id": "later", "type": "wait", "duration": "1d", "next": "mail"},
+                {"id": "mail", "type": "send", "channel": "email", "template": "welcome-material"},
+            ],
+        },
+    )
+    ana = _contact(installation)  # no phone number
+    with FrozenClock(T0), django_capture_on_commit_callbacks(execute=True):
+        runs.enroll(journey, ana, now=T0)
+    run = Run.objects.get()
+    assert run.status == RunStatus.EXITED
+    last = run.log.order_by("-number").first()
+    assert last is not None and last.outcome == "exit" and "phone" in last.detail["reason"]
+    with FrozenClock(T0 + timedelta(days=2)), django_capture_on_commit_callbacks(execute=True):
+        runs.sweep()
+    assert not Message.objects.filter(channel="email").exists()

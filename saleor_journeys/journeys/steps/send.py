@@ -18,6 +18,9 @@ class SendNode(Linear):
     template: str = Field(min_length=1)
     # Transactional messages skip marketing consent, frequency caps and quiet hours.
     transactional: bool = False
+    on_failure: Literal["continue", "exit"] = "continue"
+    """When the message cannot be sent (no address, a template that fails for this contact, a
+    provider's hard refusal): the run goes on, or leaves the journey."""
 
 
 def enter(node: SendNode, visit: Visit) -> Step:
