@@ -40,3 +40,33 @@ def _log(
         key=f"consent:{contact.pk}:{channel}:{at.isoformat()}"[:128],
         data={"channel": channel, "from": previous, "to": status, "source": source},
     )
+
+
+def request_opt_in(contact: Contact, *, source: str) -> Consent:
+    """Someone asked for marketing email (a form, the API). With ``DOUBLE_OPT_IN`` the address
+    is only ``subscribed`` once its owner confirms from the emailed link (single use,
+    expiring); without it, at once."""
+    from saleor_journeys import conf
+    from saleor_journeys.messaging import links
+    from saleor_journeys.messaging.outbox import send_direct
+
+    current = Consent.objects.filter(contact=contact, channel="email").first()
+    if current is not None and current.status == ConsentStatus.SUBSCRIBED:
+        return current
+    if not conf.get("DOUBLE_OPT_IN"):
+        return set_consent(contact, "email", ConsentStatus.SUBSCRIBED, source=source)
+    now = clock.now()
+    # Pending: "unknown" until confirmed. Its time is in the link, so the link works once.
+    pending, _ = Consent.objects.update_or_create(
+        contact=contact,
+        channel="email",
+        defaults={"status": ConsentStatus.UNKNOWN, "source": f"{source}:pending", "at": now},
+    )
+    url = links.opt_in_url(contact.pk, pending.at.isoformat())
+    send_direct(
+        contact,
+        "confirm-subscription",
+        key=f"opt-in:{contact.pk}:{now.isoformat()}"[:128],
+        links={"opt_in": url},
+    )
+    return pending

@@ -130,3 +130,44 @@ def deliver(action: RunAction) -> dict[str, Any]:
     message.error = ""
     message.save(update_fields=["provider_id", "sent_at", "status", "error"])
     return _result(message)
+
+
+def send_direct(
+    contact: Any, template: str, *, key: str, links: dict[str, str] | None = None
+) -> Message:
+    """A transactional email outside any journey (a double opt-in confirmation): same
+    rendering, same channel, one message per key."""
+    channel = channels.get("email")
+    assert channel is not None
+    message, created = Message.objects.get_or_create(
+        key=key,
+        defaults={
+            "installation_id": contact.installation_id,
+            "contact": contact,
+            "channel": "email",
+            "template": template,
+            "language": language_of(contact),
+            "marketing": False,
+            "to": contact.email or "",
+            "created_at": clock.now(),
+        },
+    )
+    if not created and message.status != MessageStatus.PENDING:
+        return message
+    data = context.build(contact, language=message.language, links=links)
+    try:
+        rendered = channel.render(message, contact, data)
+    except RenderError as exc:
+        _finish(message, MessageStatus.FAILED, str(exc))
+        return message
+    message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
+    message.status = MessageStatus.SENDING
+    message.save()
+    try:
+        message.provider_id = channel.send(message)
+    except SendError as exc:
+        _finish(message, MessageStatus.FAILED, str(exc))
+        return message
+    message.status, message.sent_at = MessageStatus.SENT, clock.now()
+    message.save(update_fields=["status", "sent_at", "provider_id"])
+    return message

@@ -413,3 +413,47 @@ def test_a_send_that_fails_can_end_the_run(
     with FrozenClock(T0 + timedelta(days=2)), django_capture_on_commit_callbacks(execute=True):
         runs.sweep()
     assert not Message.objects.filter(channel="email").exists()
+
+
+def test_double_opt_in_confirms_once_from_the_emailed_link(
+    installation: Installation,
+    django_capture_on_commit_callbacks: Any,
+    smtp: Inbox,
+    settings: Any,
+    client: Client,
+) -> None:
+    from saleor_journeys.messaging.consent import request_opt_in
+
+    settings.SALEOR_JOURNEYS = {**settings.SALEOR_JOURNEYS, "DOUBLE_OPT_IN": True}
+    ana = _contact(installation, first_name="Ana", language_code="es")
+    request_opt_in(ana, source="form")
+    [received] = smtp.received
+    assert received.message["Subject"].strip() == "Confirma tu suscripción"
+    assert Consent.objects.get(contact=ana).status == ConsentStatus.UNKNOWN
+    # Not confirmed yet: marketing email does not go.
+    run_mail(installation, ana, django_capture_on_commit_callbacks, T0)
+    refused = Message.objects.get(template="welcome-material")
+    assert refused.status == MessageStatus.SUPPRESSED and "double opt-in" in refused.error
+
+    text = received.message.get_body(("plain",)).get_content()
+    link = re.search(rf"{PUBLIC}(/optin/\S+)", text)
+    assert link is not None
+    assert client.get(link.group(1)).status_code == 200  # a page with a button: no change yet
+    assert Consent.objects.get(contact=ana).status == ConsentStatus.UNKNOWN
+    assert client.post(link.group(1)).status_code == 200
+    consent = Consent.objects.get(contact=ana)
+    assert (consent.status, consent.source) == (ConsentStatus.SUBSCRIBED, "double-opt-in")
+    assert client.post(link.group(1)).status_code == 410  # used once
+    assert client.get(link.group(1)[:-2] + "xx").status_code == 404
+
+
+def test_an_expired_opt_in_link_is_refused(
+    installation: Installation, smtp: Inbox, settings: Any, client: Client
+) -> None:
+    from saleor_journeys.messaging import links
+
+    settings.SALEOR_JOURNEYS = {**settings.SALEOR_JOURNEYS, "OPT_IN_TOKEN_MAX_AGE": -1}
+    ana = _contact(installation)
+    url = links.opt_in_url(ana.pk, T0.isoformat())
+    response = client.post(url.removeprefix(PUBLIC))
+    assert response.status_code == 410 and b"expired" in response.content
