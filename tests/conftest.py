@@ -13,6 +13,7 @@ from saleor_journeys.saleor.models import Installation
 from tests.fixtures import deliveries
 from tests.fixtures.saleor_server import FakeSaleor
 from tests.fixtures.signing import SigningKey, jwks
+from tests.fixtures.smtp import smtp  # noqa: F401 - an SMTP server on loopback, for any test
 
 
 @pytest.fixture(scope="session")

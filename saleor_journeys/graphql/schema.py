@@ -14,12 +14,13 @@ from saleor_journeys.contacts.identity import normalise_email
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.graphql.journey_mutations import JourneyMutations
 from saleor_journeys.graphql.journeys import JourneyQueries
+from saleor_journeys.graphql.messages import MessageMutations, MessageQueries
 from saleor_journeys.graphql.types import ContactType, principal
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 
-class Query(JourneyQueries, graphene.ObjectType):
+class Query(JourneyQueries, MessageQueries, graphene.ObjectType):
     contacts = DjangoConnectionField(
         ContactType,
         search=graphene.String(description="Part of an email address or name."),
@@ -55,7 +56,7 @@ class Query(JourneyQueries, graphene.ObjectType):
         ).first()
 
 
-class Mutation(JourneyMutations, graphene.ObjectType):
+class Mutation(JourneyMutations, MessageMutations, graphene.ObjectType):
     pass
 
 

@@ -13,6 +13,7 @@ from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
 from saleor_journeys.events.summaries import summarise
 from saleor_journeys.journeys.models import Run
+from saleor_journeys.messaging.models import Message
 
 
 def principal(info: graphene.ResolveInfo) -> Principal:
@@ -68,6 +69,16 @@ class ContactType(DjangoObjectType):
         max_limit=conf.get("GRAPHQL_MAX_PAGE_SIZE"),
         description="The contact's runs through journeys, newest first.",
     )
+    messages = DjangoConnectionField(
+        "saleor_journeys.graphql.messages.MessageType",
+        channel=graphene.String(description="Only messages of this channel: `email`, `sms`."),
+        status=graphene.Argument(
+            "saleor_journeys.graphql.messages.MessageStatusEnum",
+            description="Only messages with this status.",
+        ),
+        max_limit=conf.get("GRAPHQL_MAX_PAGE_SIZE"),
+        description="The messages sent (or not) to the contact, newest first.",
+    )
 
     class Meta:
         model = Contact
@@ -103,3 +114,15 @@ class ContactType(DjangoObjectType):
     @staticmethod
     def resolve_runs(root: Contact, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
         return Run.objects.filter(contact=root).order_by("-entered_at", "-pk")
+
+    @staticmethod
+    def resolve_messages(
+        root: Contact,
+        info: graphene.ResolveInfo,
+        channel: str | None = None,
+        status: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        from saleor_journeys.graphql.messages import messages_of
+
+        return messages_of(Message.objects.filter(contact=root), channel=channel, status=status)

@@ -71,20 +71,23 @@ def _pick(languages: list[str], wanted: str) -> str | None:
 
 
 def source(installation: Installation, name: str, channel: str, language: str) -> Source:
-    """The template to render; raises RenderError when there is none."""
-    own = list(Template.objects.filter(installation=installation, name=name, channel=channel))
-    if own:
-        chosen = _pick([t.language for t in own], language)
-        row = next(t for t in own if t.language == chosen)
-        return Source(name, channel, row.language, row.subject, row.preheader, row.html, row.text)
+    """The template to render, per language: the shop's version of that language, else the
+    built-in one; raises RenderError when there is none."""
+    own = {
+        t.language: t
+        for t in Template.objects.filter(installation=installation, name=name, channel=channel)
+    }
     document = _builtin(name)
-    if document is None or document.get("channel") != channel:
-        raise RenderError(f"there is no {channel} template {name!r}")
-    versions = {k: v for k, v in document.items() if isinstance(v, dict)}
-    chosen = _pick(sorted(versions), language)
+    shipped: dict[str, dict[str, Any]] = {}
+    if document is not None and document.get("channel") == channel:
+        shipped = {k: v for k, v in document.items() if isinstance(v, dict)}
+    chosen = _pick(sorted(set(own) | set(shipped)), language)
     if chosen is None:
-        raise RenderError(f"the template {name!r} has no language version")
-    version = versions[chosen]
+        raise RenderError(f"there is no {channel} template {name!r}")
+    if chosen in own:
+        row = own[chosen]
+        return Source(name, channel, row.language, row.subject, row.preheader, row.html, row.text)
+    version = shipped[chosen]
     return Source(
         name,
         channel,
