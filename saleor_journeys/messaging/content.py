@@ -109,6 +109,7 @@ def exists(installation: Installation | None, name: str, channel: str) -> bool:
     return document is not None and document.get("channel") == channel
 
 
+@lru_cache(maxsize=1)
 def _layout() -> str:
     return resources.files(__package__).joinpath(LAYOUT).read_text()
 

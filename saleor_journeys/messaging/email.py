@@ -3,7 +3,9 @@ the ``EMAIL_URL`` (``EMAIL_BACKEND``) setting."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -65,17 +67,50 @@ class EmailChannel:
     def send(self, message: Message) -> str:
         email = self.build(message)
         try:
-            with get_connection() as connection:
-                sent = connection.send_messages([email])
-        except OSError as exc:  # SMTP down, refused, timed out: maybe later
+            sent = _connection().send_messages([email])
+        except OSError as exc:  # SMTP down, refused, timed out, an idle connection dropped
+            close_connection()
             raise SendError(f"the mail server did not take it: {exc}", retry=True) from exc
         except Exception as exc:
+            close_connection()
             raise _anymail_error(exc) from exc
         if not sent:
             raise SendError("the email backend did not send it", retry=True)
         status = getattr(email, "anymail_status", None)
         provider_id = getattr(status, "message_id", None) if status is not None else None
         return str(provider_id or email.extra_headers["Message-ID"])
+
+
+_local = threading.local()
+
+
+def _settings_key() -> tuple[object, ...]:
+    return tuple(
+        getattr(settings, name, None)
+        for name in ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "ANYMAIL")
+    )
+
+
+def _connection() -> Any:
+    """One open connection per worker thread, reused from message to message: an SMTP
+    handshake (TLS, AUTH) per email would cost more than the email."""
+    key = _settings_key()
+    cached = getattr(_local, "connection", None)
+    if cached is None or cached[0] != key:
+        close_connection()
+        connection = get_connection()
+        connection.open()
+        _local.connection = (key, connection)
+        return connection
+    return cached[1]
+
+
+def close_connection() -> None:
+    cached = getattr(_local, "connection", None)
+    _local.connection = None
+    if cached is not None:
+        with contextlib.suppress(Exception):  # it is being thrown away
+            cached[1].close()
 
 
 def _anymail_error(exc: Exception) -> SendError:

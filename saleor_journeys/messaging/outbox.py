@@ -113,7 +113,8 @@ def deliver(action: RunAction) -> dict[str, Any]:
     message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
     message.encoding, message.segments = rendered.encoding, rendered.segments
     message.status = MessageStatus.SENDING
-    message.save()  # committed: from here on, a crash never sends it again
+    # Committed: from here on, a crash never sends it again.
+    message.save(update_fields=["to", "subject", "text", "html", "encoding", "segments", "status"])
     try:
         provider_id = channel.send(message)
     except SendError as exc:

@@ -9,10 +9,13 @@ an email) are not available. Variables are escaped in HTML.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django.template import (
     Context,
     Engine,
     Library,
+    Template,
     TemplateSyntaxError,
     defaultfilters,
     defaulttags,
@@ -55,11 +58,16 @@ HTML = _Engine(autoescape=True)
 TEXT = _Engine(autoescape=False)
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Template:
+    """Compiled once per process: a template's source is its key, so an edit compiles anew."""
+    return (HTML if html else TEXT).from_string(source)
+
+
 def render(source: str, context: dict[str, object], *, html: bool) -> str:
     """Raises ``TemplateSyntaxError`` for a template that is not valid, and any error that a
     filter raises on this data: the caller fails that one message with the reason."""
-    engine = HTML if html else TEXT
-    return engine.from_string(source).render(Context(context, autoescape=html))
+    return _compiled(source, html).render(Context(context, autoescape=html))
 
 
 def check(source: str) -> str | None:

@@ -77,7 +77,7 @@ def perform(action_id: int) -> str | None:
         claimed.next_attempt_at = now + LEASE
         claimed.save(update_fields=["attempts", "next_attempt_at"])
     action = RunAction.objects.select_related(
-        "run__contact", "run__installation", "run__journey"
+        "run__contact__installation", "run__installation", "run__journey"
     ).get(pk=action_id)
     try:
         action.result = steps.module(action.kind).perform(action)
