@@ -1,9 +1,8 @@
 """The bundled project's settings (all read from the environment as in production), plus the
 shop links the email templates use, which the bundled project has no environment variable for.
 
-``email.py`` copies this file into its working directory and puts only that directory on the
-``PYTHONPATH`` of the workers: ``benchmarks/`` itself must not be on it, where ``email.py``
-would hide the standard library's ``email`` package.
+``emails.py`` copies this file into its working directory and puts that directory on the
+``PYTHONPATH`` of the workers.
 """
 
 from saleor_journeys.project.settings import *  # noqa: F403

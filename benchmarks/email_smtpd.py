@@ -1,4 +1,4 @@
-"""The SMTP server ``email.py`` sends to: aiosmtpd on loopback, in a process of its own.
+"""The SMTP server ``emails.py`` sends to: aiosmtpd on loopback, in a process of its own.
 
 It takes every message with ``250`` and only counts it (messages, bytes, distinct
 ``Message-ID`` headers: a regular expression over the header block, no MIME parsing) and keeps
@@ -10,10 +10,9 @@ same bytes again as its baseline. Three extra commands, for the benchmark's own 
   line ``<mail from>\\t<rcpt>[,<rcpt>…]\\t<length>\\n``, then the bytes as received;
 - ``XRESET``: forgets everything (counts and messages).
 
-    python -P benchmarks/email_smtpd.py [--port 0]
+    python benchmarks/email_smtpd.py [--port 0]
 
-Run it with ``-P`` (or from another directory): ``benchmarks/`` must not be on ``sys.path``,
-where ``email.py`` would hide the standard library's ``email`` package. It prints
+It prints
 ``listening on 127.0.0.1:<port>`` once it takes connections, and stops on SIGTERM or SIGINT.
 """
 

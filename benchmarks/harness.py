@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
+import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -222,3 +224,16 @@ def children_cpu(pid: int) -> float:
 
 def pid_cpu(pid: int | str) -> float:
     return ingest.pid_cpu(pid)
+
+
+def clean_up(brokers: Sequence[redis.Redis], workdir: Path, *, keep_logs: bool) -> None:
+    """After a run, whatever happened: empty its Redis databases, keep or remove its logs."""
+    for broker in brokers:
+        try:
+            broker.flushdb()
+        except redis.RedisError as exc:
+            print(f"could not flush Redis: {exc}", file=sys.stderr)
+    if keep_logs:
+        print(f"logs kept in {workdir}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -458,15 +457,7 @@ def main() -> None:
         harness.stop_all(procs)
         harness.close_django()
         harness.drop_databases(APP_DB)
-        for broker in brokers:
-            try:
-                broker.flushdb()
-            except redis.RedisError as exc:
-                print(f"could not flush Redis: {exc}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        harness.clean_up(brokers, workdir, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

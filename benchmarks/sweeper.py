@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import inspect
-import shutil
 import sys
 import tempfile
 import time
@@ -518,14 +517,7 @@ def main() -> None:
     finally:
         harness.close_django()
         harness.drop_databases(*dbs)
-        try:
-            broker.flushdb()
-        except redis.RedisError as exc:
-            print(f"could not flush {BROKER_URL}: {exc}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        harness.clean_up([broker], work, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":

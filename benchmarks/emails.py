@@ -8,20 +8,10 @@ aiosmtpd server on loopback in a process of its own. The baseline sends the very
 messages arrived as, with ``smtplib.SMTP`` over one connection to the same server. Then an
 in-process profile of the outbox's ``deliver()``. See benchmarks/README.md.
 
-    python benchmarks/email.py [--messages N] [--concurrency C] [--profile P]
+    python benchmarks/emails.py [--messages N] [--concurrency C] [--profile P]
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# This file is ``email.py``: with its directory on sys.path (``python benchmarks/email.py``
-# puts it first) every ``import email`` would import it instead of the standard library's
-# package. Take the directory off, load the real package, and only then put it back for the
-# benchmarks' own modules (``email`` is then found in sys.modules).
-if str(Path(__file__).resolve().parent) in sys.path:
-    sys.path.remove(str(Path(__file__).resolve().parent))
 
 import argparse
 import contextlib
@@ -35,6 +25,7 @@ import pstats
 import re
 import shutil
 import smtplib
+import sys
 import tempfile
 import threading
 import time
@@ -42,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -218,7 +210,6 @@ def read_dump(path: Path) -> list[Received]:
 
 
 def start_sink(workdir: Path) -> Sink:
-    # -P: benchmarks/ must not be on the server's sys.path either (aiosmtpd imports email).
     proc = harness.Proc(
         "SMTP server",
         [sys.executable, "-P", str(SINK), "--port", "0"],
@@ -1001,14 +992,7 @@ def main() -> None:
         harness.stop_all(procs)
         harness.close_django()
         harness.drop_databases(APP_DB)
-        try:
-            broker.flushdb()
-        except redis.RedisError as exc:
-            print(f"could not flush Redis: {exc}", file=sys.stderr)
-        if args.keep_logs:
-            print(f"logs kept in {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        harness.clean_up([broker], workdir, keep_logs=args.keep_logs)
 
 
 if __name__ == "__main__":
