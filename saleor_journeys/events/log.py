@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
 from saleor_journeys.runtime.context import IngestContext
+
+
+def record(
+    *,
+    installation_id: int,
+    contact: Contact | None,
+    type: str,
+    source: str,
+    key: str,
+    occurred_at: datetime,
+    received_at: datetime,
+    data: dict[str, Any],
+    hand_to_journeys: bool = True,
+    **fields: Any,
+) -> Event:
+    """Log one event under its idempotency key; a repeat is a no-op. A new event reaches the
+    journeys in the same transaction (``hand_to_journeys=False``: the caller does it later)."""
+    event, created = Event.objects.get_or_create(
+        installation_id=installation_id,
+        key=key[:128],
+        defaults={
+            "contact": contact,
+            "type": type,
+            "source": source,
+            "occurred_at": occurred_at,
+            "received_at": received_at,
+            "data": data,
+            **fields,
+        },
+    )
+    if created and hand_to_journeys:
+        # Journeys hear of it in the same transaction: an event is never half-delivered to them.
+        from saleor_journeys.runtime.runs import on_event
+
+        on_event(event)
+    return event
 
 
 def append(
@@ -18,24 +55,15 @@ def append(
     superseded: bool = False,
 ) -> Event:
     """Log one event of the delivery being processed; a repeat of the same delivery is a no-op."""
-    key = f"saleor:{ctx.delivery.body_sha256}:{type}"
-    event, created = Event.objects.get_or_create(
-        installation=ctx.installation,
-        key=key,
-        defaults={
-            "contact": contact,
-            "type": type,
-            "source": "saleor",
-            "occurred_at": ctx.issued_at,
-            "received_at": ctx.delivery.received_at,
-            "data": data,
-            "superseded": superseded,
-            "delivery": ctx.delivery,
-        },
+    return record(
+        installation_id=ctx.installation.pk,
+        contact=contact,
+        type=type,
+        source="saleor",
+        key=f"saleor:{ctx.delivery.body_sha256}:{type}",
+        occurred_at=ctx.issued_at,
+        received_at=ctx.delivery.received_at,
+        data=data,
+        superseded=superseded,
+        delivery=ctx.delivery,
     )
-    if created:
-        # Journeys hear of it in the same transaction: an event is never half-delivered to them.
-        from saleor_journeys.runtime.runs import on_event
-
-        on_event(event)
-    return event

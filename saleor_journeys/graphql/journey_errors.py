@@ -6,12 +6,12 @@ so a failed mutation leaves nothing changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
 import graphene
-from django.db import transaction
 
+from saleor_journeys.graphql.mutations import Refused, TransactionalMutation
 from saleor_journeys.graphql.types import principal
 from saleor_journeys.journeys.definition import Problem
 from saleor_journeys.journeys.models import Journey
@@ -72,37 +72,15 @@ def from_journey_error(exc: JourneyError, path: str) -> list[JourneyErrorType]:
     return [error(exc.code, exc.message, path)]
 
 
-class Refused(Exception):
-    """Raised inside a mutation's transaction: it is rolled back and the errors returned."""
-
-    def __init__(self, errors: list[JourneyErrorType]) -> None:
-        super().__init__(errors[0].message if errors else "refused")
-        self.errors = errors
-
-
-class JourneyMutation(graphene.Mutation):
+class JourneyMutation(TransactionalMutation):
     errors = graphene.List(
         graphene.NonNull(JourneyErrorType),
         required=True,
         description="Empty when the mutation did its work; otherwise nothing was changed.",
     )
-    # The other output fields when refused (the non-null ones need a value).
-    refused_output: ClassVar[dict[str, Any]] = {}
 
     class Meta:
         abstract = True
-
-    @classmethod
-    def mutate(cls, root: None, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        try:
-            with transaction.atomic():
-                return cls.perform(info, **kwargs)
-        except Refused as exc:
-            return cls(errors=exc.errors, **cls.refused_output)
-
-    # Each mutation's own work, ``perform(cls, info, **arguments)``: it returns the payload or
-    # raises ``Refused``.
-    perform: ClassVar[Callable[..., Any]]
 
 
 def journey_for(info: graphene.ResolveInfo, slug: str, *, lock: bool = True) -> Journey:

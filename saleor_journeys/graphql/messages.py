@@ -9,7 +9,6 @@ so nothing is stored on failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -24,10 +23,11 @@ from saleor_journeys import conf
 from saleor_journeys.contacts.identity import normalise_email
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.graphql.journeys import enum_value, find_journey
+from saleor_journeys.graphql.mutations import Refused, TransactionalMutation
 from saleor_journeys.graphql.types import principal
 from saleor_journeys.journeys.models import Journey
 from saleor_journeys.messaging import channels, content, preview, sandbox
-from saleor_journeys.messaging.channels import Capabilities, Channel, Rendered, RenderError
+from saleor_journeys.messaging.channels import RenderError
 from saleor_journeys.messaging.models import Message, MessageEvent, MessageStatus, Template
 from saleor_journeys.saleor.models import Installation
 
@@ -540,34 +540,15 @@ def error(code: str, message: str, path: str) -> MessagingErrorType:
     return MessagingErrorType(code=code, message=message, path=path)
 
 
-class Refused(Exception):
-    """Raised inside a mutation's transaction: it is rolled back and the errors returned."""
-
-    def __init__(self, errors: list[MessagingErrorType]) -> None:
-        super().__init__(errors[0].message if errors else "refused")
-        self.errors = errors
-
-
-class MessagingMutation(graphene.Mutation):
+class MessagingMutation(TransactionalMutation):
     errors = graphene.List(
         graphene.NonNull(MessagingErrorType),
         required=True,
         description="Empty when the mutation did its work; otherwise nothing was changed.",
     )
-    refused_output: ClassVar[dict[str, Any]] = {}
 
     class Meta:
         abstract = True
-
-    @classmethod
-    def mutate(cls, root: None, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        try:
-            with transaction.atomic():
-                return cls.perform(info, **kwargs)
-        except Refused as exc:
-            return cls(errors=exc.errors, **cls.refused_output)
-
-    perform: ClassVar[Callable[..., Any]]
 
 
 def _language(value: str) -> str:
@@ -765,26 +746,6 @@ class TemplateDelete(MessagingMutation):
         return cls(deleted=True, template=fallback, errors=[])
 
 
-class _Capturing:
-    """A channel that remembers the data it rendered with (for the preheader)."""
-
-    def __init__(self, channel: Channel) -> None:
-        self.channel = channel
-        self.name = channel.name
-        self.capabilities: Capabilities = channel.capabilities
-        self.context: dict[str, Any] = {}
-
-    def address(self, contact: Contact) -> str | None:
-        return self.channel.address(contact)
-
-    def render(self, message: Message, contact: Contact, context: dict[str, Any]) -> Rendered:
-        self.context = context
-        return self.channel.render(message, contact, context)
-
-    def send(self, message: Message) -> str:
-        raise RuntimeError("a preview is never sent")
-
-
 class TemplatePreview(MessagingMutation):
     language = graphene.String(description="The language version that was rendered.")
     to = graphene.String(description="The contact's address on the channel.")
@@ -854,29 +815,17 @@ class TemplatePreview(MessagingMutation):
             explain = getattr(found, "address_problem", None)
             reason = explain(contact) if explain else f"the contact has no {found.name} address"
             raise Refused([error("render_failed", reason, "contactEmail")])
-        capturing = _Capturing(found)
-        language = language or preview.language_of(contact)
-        message = preview.message_for(
-            installation, contact, name, capturing, language, marketing=True
-        )
         try:
-            preview.render(message, contact, capturing)
-            source = content.source(installation, name, found.name, language)
+            message, rendered = preview.prepare(
+                installation, name, contact, language=language, marketing=True, channel=found
+            )
         except RenderError as exc:
             raise Refused([error("render_failed", str(exc), "name")]) from exc
-        try:
-            # Rendered with the same data; the channel keeps it only inside the HTML.
-            preheader = " ".join(
-                sandbox.render(source.preheader, capturing.context, html=False).split()
-            )
-        except Exception as exc:  # a filter failing on this contact's data
-            reason = f"{name} ({source.language}) cannot be rendered: {exc}"
-            raise Refused([error("render_failed", reason, "preheader")]) from exc
         return cls(
-            language=source.language,
+            language=rendered.language,
             to=message.to,
             subject=message.subject if found.name == "email" else None,
-            preheader=preheader if found.name == "email" else None,
+            preheader=rendered.preheader if found.name == "email" else None,
             text=message.text,
             html=message.html if found.name == "email" else None,
             encoding=message.encoding or None,

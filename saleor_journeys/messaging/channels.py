@@ -47,6 +47,16 @@ class Rendered:
     headers: dict[str, str] = field(default_factory=dict)
     encoding: str = ""
     segments: int | None = None
+    language: str = ""
+    """The template's language version that was rendered."""
+    preheader: str = ""
+    """Email: the preview line (already inside ``html``)."""
+
+    def fill(self, message: Message) -> None:
+        """Store the content on the message, as it will be handed over."""
+        message.to = self.to
+        message.subject, message.text, message.html = self.subject, self.text, self.html
+        message.encoding, message.segments = self.encoding, self.segments
 
 
 class Channel(Protocol):

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
-from saleor_journeys.events.models import Event
+from saleor_journeys.events import log
 from saleor_journeys.messaging.models import Consent, ConsentStatus
 
 
@@ -30,15 +30,16 @@ def set_consent(contact: Contact, channel: str, status: str, *, source: str) -> 
 def _log(
     contact: Contact, channel: str, previous: str, status: str, source: str, at: datetime
 ) -> None:
-    Event.objects.create(
+    log.record(
         installation_id=contact.installation_id,
         contact=contact,
         type="consent_changed",
         source="journeys",
+        key=f"consent:{contact.pk}:{channel}:{at.isoformat()}",
         occurred_at=at,
         received_at=at,
-        key=f"consent:{contact.pk}:{channel}:{at.isoformat()}"[:128],
         data={"channel": channel, "from": previous, "to": status, "source": source},
+        hand_to_journeys=False,
     )
 
 

@@ -100,18 +100,8 @@ def build(
     if checkout and "checkout" in shop_links:
         shop_links["checkout"] = shop_links["checkout"].replace("{checkout}", checkout["token"])
     return {
-        "contact": {
-            "email": contact.email or "",
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "city": contact.city,
-            "country": contact.country,
-            "language": language,
-            "tags": list(contact.tags),
-            "interests": list(contact.interests),
-            "properties": {k: v for k, v in contact.properties.items() if k != "metadata"},
-        },
-        "shop": {"name": contact.installation.saleor_domain or "our shop"},
+        "contact": _card(contact, language),
+        "shop": _shop(contact),
         "checkout": checkout,
         "order": _order(contact, language),
         "voucher": _voucher(run_context or {}),
@@ -124,18 +114,8 @@ def build(
 def build_sample(contact: Contact, *, language: str) -> dict[str, Any]:
     """The context for an unsaved sample contact (previews): no cart or order of theirs."""
     return {
-        "contact": {
-            "email": contact.email or "",
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "city": "",
-            "country": "",
-            "language": language,
-            "tags": [],
-            "interests": ["dogs"],
-            "properties": {},
-        },
-        "shop": {"name": contact.installation.saleor_domain or "our shop"},
+        "contact": {**_card(contact, language), "interests": ["dogs"]},
+        "shop": _shop(contact),
         "checkout": None,
         "order": {"number": "1001", "lines": [], "total": money(Decimal("54.90"), "USD", language)},
         "voucher": None,
@@ -143,3 +123,21 @@ def build_sample(contact: Contact, *, language: str) -> dict[str, Any]:
         "unsubscribe_url": "",
         "preferences_url": "",
     }
+
+
+def _card(contact: Contact, language: str) -> dict[str, Any]:
+    return {
+        "email": contact.email or "",
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "city": contact.city,
+        "country": contact.country,
+        "language": language,
+        "tags": list(contact.tags),
+        "interests": list(contact.interests),
+        "properties": {k: v for k, v in contact.properties.items() if k != "metadata"},
+    }
+
+
+def _shop(contact: Contact) -> dict[str, str]:
+    return {"name": contact.installation.saleor_domain or "our shop"}

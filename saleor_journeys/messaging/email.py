@@ -38,7 +38,14 @@ class EmailChannel:
         html = result.html
         if html and message.marketing:
             html = tracking.track_html(html, message, links.base_url())
-        return Rendered(to=contact.email or "", subject=result.subject, text=result.text, html=html)
+        return Rendered(
+            to=contact.email or "",
+            subject=result.subject,
+            text=result.text,
+            html=html,
+            language=result.language,
+            preheader=result.preheader,
+        )
 
     def headers(self, message: Message) -> dict[str, str]:
         domain = (conf.get("PUBLIC_URL") or "http://journeys.localhost").split("/")[2].split(":")[0]

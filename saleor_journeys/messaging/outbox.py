@@ -8,6 +8,7 @@ dies after the provider took it and before the row says so, the next attempt fin
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -16,7 +17,7 @@ from saleor_journeys.core import clock
 from saleor_journeys.journeys.models import RunAction
 from saleor_journeys.journeys.steps.base import ActionFailed, Deferred
 from saleor_journeys.messaging import channels, context, policy
-from saleor_journeys.messaging.channels import RenderError, SendError
+from saleor_journeys.messaging.channels import Channel, RenderError, SendError
 from saleor_journeys.messaging.models import Message, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -110,27 +111,40 @@ def deliver(action: RunAction) -> dict[str, Any]:
         _finish(message, MessageStatus.FAILED, str(exc))
         _failed(action, message)
         raise ActionFailed(str(exc), retry=False) from exc
-    message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
-    message.encoding, message.segments = rendered.encoding, rendered.segments
-    message.status = MessageStatus.SENDING
-    # Committed: from here on, a crash never sends it again.
-    message.save(update_fields=["to", "subject", "text", "html", "encoding", "segments", "status"])
+    rendered.fill(message)
     try:
-        provider_id = channel.send(message)
+        hand_over(channel, message)
     except SendError as exc:
         final = not exc.retry or action.attempts >= conf.get("ACTION_MAX_ATTEMPTS")
-        message.status = MessageStatus.FAILED if final else MessageStatus.PENDING
-        message.error = str(exc)
-        message.save(update_fields=["status", "error"])
-        if final:
+        if not final:
+            message.status = MessageStatus.PENDING  # tried again at the next attempt
+            message.save(update_fields=["status"])
+        else:
             _failed(action, message)
         raise ActionFailed(str(exc), retry=exc.retry) from exc
-    message.provider_id = provider_id
+    return _result(message)
+
+
+def hand_over(channel: Channel, message: Message) -> None:
+    """Give a rendered message to its channel: marked ``sending`` and saved first (committed
+    when no transaction is open: from there on, a crash never sends it again), then ``sent``
+    with the provider's id, or ``failed`` with the reason and the ``SendError`` raised."""
+    message.status = MessageStatus.SENDING
+    if message.pk is None:
+        message.save()
+    else:
+        message.save(
+            update_fields=["to", "subject", "text", "html", "encoding", "segments", "status"]
+        )
+    try:
+        message.provider_id = channel.send(message)
+    except SendError as exc:
+        _finish(message, MessageStatus.FAILED, str(exc))
+        raise
     message.sent_at = clock.now()
     message.status = MessageStatus.SENT
     message.error = ""
     message.save(update_fields=["provider_id", "sent_at", "status", "error"])
-    return _result(message)
 
 
 def send_direct(
@@ -161,14 +175,7 @@ def send_direct(
     except RenderError as exc:
         _finish(message, MessageStatus.FAILED, str(exc))
         return message
-    message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
-    message.status = MessageStatus.SENDING
-    message.save()
-    try:
-        message.provider_id = channel.send(message)
-    except SendError as exc:
-        _finish(message, MessageStatus.FAILED, str(exc))
-        return message
-    message.status, message.sent_at = MessageStatus.SENT, clock.now()
-    message.save(update_fields=["status", "sent_at", "provider_id"])
+    rendered.fill(message)
+    with contextlib.suppress(SendError):  # recorded on the message
+        hand_over(channel, message)
     return message

@@ -9,8 +9,9 @@ from typing import Any
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
 from saleor_journeys.messaging import channels, context
-from saleor_journeys.messaging.channels import Channel, RenderError
+from saleor_journeys.messaging.channels import Channel, Rendered, RenderError
 from saleor_journeys.messaging.models import Message
+from saleor_journeys.messaging.outbox import language_of
 from saleor_journeys.saleor.models import Installation
 
 SAMPLE_CART = {
@@ -65,7 +66,7 @@ def message_for(
     )
 
 
-def render(message: Message, contact: Contact, channel: Channel) -> Message:
+def render(message: Message, contact: Contact, channel: Channel) -> Rendered:
     """Fill the message's content; raises RenderError with the reason."""
     data: dict[str, Any]
     if contact.pk:
@@ -80,14 +81,28 @@ def render(message: Message, contact: Contact, channel: Channel) -> Message:
             "percent": Decimal(10),
             "expires": clock.now(),
         }
-    address = channel.address(contact)
-    if not address:
+    if not channel.address(contact):
         raise RenderError(f"{contact.email or 'the contact'} has no {channel.name} address")
     rendered = channel.render(message, contact, data)
-    message.to = rendered.to
-    message.subject, message.text, message.html = rendered.subject, rendered.text, rendered.html
-    message.encoding, message.segments = rendered.encoding, rendered.segments
-    return message
+    rendered.fill(message)
+    return rendered
+
+
+def prepare(
+    installation: Installation,
+    template: str,
+    contact: Contact,
+    *,
+    language: str | None,
+    marketing: bool,
+    channel: Channel | None = None,
+) -> tuple[Message, Rendered]:
+    """A message of ``template`` rendered for the contact (or a sample one), not saved;
+    raises RenderError with the reason."""
+    channel = channel or channel_of(installation, template)
+    language = language or language_of(contact)
+    message = message_for(installation, contact, template, channel, language, marketing=marketing)
+    return message, render(message, contact, channel)
 
 
 def channel_of(installation: Installation, template: str) -> Channel:
@@ -99,12 +114,6 @@ def channel_of(installation: Installation, template: str) -> Channel:
             assert found is not None
             return found
     raise RenderError(f"there is no template {template!r}")
-
-
-def language_of(contact: Contact) -> str:
-    from saleor_journeys.messaging.outbox import language_of as of
-
-    return of(contact)
 
 
 def contact_or_sample(

@@ -112,7 +112,13 @@ class SmsChannel:
                 f"the SMS is {len(text)} characters long; Twilio sends at most {MAX_LENGTH}"
             )
         counted = segments.count(text)
-        return Rendered(to=to, text=text, encoding=counted.encoding, segments=counted.segments)
+        return Rendered(
+            to=to,
+            text=text,
+            encoding=counted.encoding,
+            segments=counted.segments,
+            language=result.language,
+        )
 
     def send(self, message: Message) -> str:
         problem = _not_configured()

@@ -36,7 +36,7 @@ from django.db.models import F
 from saleor_journeys import conf
 from saleor_journeys.contacts.models import Contact, ContactKind
 from saleor_journeys.core import clock
-from saleor_journeys.events.models import Event
+from saleor_journeys.events import log
 from saleor_journeys.messaging.models import Message, MessageEvent
 
 logger = logging.getLogger(__name__)
@@ -322,13 +322,18 @@ def window_end(message: Message) -> datetime:
 # --- recording ------------------------------------------------------------------------------
 
 
-def _lock(message_id: int) -> Message | None:
-    return (
+def _lock(message_id: int, provider_event_id: str) -> tuple[Message | None, MessageEvent | None]:
+    """The message, locked for the change, and the event a provider sent already under this
+    id (its webhook delivered again), if any."""
+    message = (
         Message.objects.select_for_update(of=("self",))
         .select_related("contact", "run")
         .filter(pk=message_id)
         .first()
     )
+    if message is None or not provider_event_id:
+        return message, None
+    return message, message.events.filter(provider_event_id=provider_event_id).first()
 
 
 def record_open(
@@ -348,13 +353,9 @@ def record_open(
     now = clock.now()
     at = at or now
     with transaction.atomic():
-        message = _lock(message_id)
-        if message is None:
-            return None
-        if provider_event_id:
-            seen = message.events.filter(provider_event_id=provider_event_id).first()
-            if seen is not None:
-                return seen  # a provider's webhook delivered again
+        message, seen = _lock(message_id, provider_event_id)
+        if message is None or seen is not None:
+            return seen
         reason = "head" if head else "user_agent" if is_scanner_agent(user_agent, OPEN) else ""
         event = MessageEvent.objects.create(
             message=message,
@@ -386,13 +387,9 @@ def record_click(
     now = clock.now()
     at = at or now
     with transaction.atomic():
-        message = _lock(message_id)
-        if message is None:
-            return None
-        if provider_event_id:
-            seen = message.events.filter(provider_event_id=provider_event_id).first()
-            if seen is not None:
-                return seen  # a provider's webhook delivered again
+        message, seen = _lock(message_id, provider_event_id)
+        if message is None or seen is not None:
+            return seen
         url = url[:2048]
         extra: dict[str, Any] = {}
         if head:
@@ -473,19 +470,13 @@ def _engaged(message: Message, event: MessageEvent) -> None:
     }
     if event.type == CLICK:
         data["url"] = event.url
-    timeline, created = Event.objects.get_or_create(
+    log.record(
         installation_id=message.installation_id,
+        contact=contact,
+        type="email_opened" if event.type == OPEN else "email_clicked",
+        source="email",
         key=key,
-        defaults={
-            "contact": contact,
-            "type": "email_opened" if event.type == OPEN else "email_clicked",
-            "source": "email",
-            "occurred_at": event.at,
-            "received_at": now,
-            "data": data,
-        },
+        occurred_at=event.at,
+        received_at=now,
+        data=data,
     )
-    if created:
-        from saleor_journeys.runtime.runs import on_event
-
-        on_event(timeline)

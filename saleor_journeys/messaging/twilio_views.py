@@ -35,7 +35,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 from saleor_journeys import conf
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
-from saleor_journeys.events.models import Event
+from saleor_journeys.events import log
 from saleor_journeys.messaging import phones
 from saleor_journeys.messaging.consent import set_consent
 from saleor_journeys.messaging.models import (
@@ -216,23 +216,16 @@ def contacts_with_phone(e164: str) -> list[Contact]:
 
 def _log(contact: Contact, type: str, key: str, data: dict[str, Any]) -> None:
     now = clock.now()
-    event, created = Event.objects.get_or_create(
+    log.record(
         installation_id=contact.installation_id,
-        key=key[:128],
-        defaults={
-            "contact": contact,
-            "type": type,
-            "source": "twilio",
-            "occurred_at": now,
-            "received_at": now,
-            "data": data,
-        },
+        contact=contact,
+        type=type,
+        source="twilio",
+        key=key,
+        occurred_at=now,
+        received_at=now,
+        data=data,
     )
-    if created:
-        # Journeys hear of it in the same transaction, like of any other event.
-        from saleor_journeys.runtime.runs import on_event
-
-        on_event(event)
 
 
 def apply_inbound(sid: str, sender: str, body: str) -> dict[str, Any]:

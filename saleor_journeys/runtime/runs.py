@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,7 @@ from saleor_journeys import conf
 from saleor_journeys.commerce.models import Checkout, Order
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
+from saleor_journeys.events import log
 from saleor_journeys.events.models import Event
 from saleor_journeys.journeys import definition as d
 from saleor_journeys.journeys import durations, steps
@@ -184,14 +186,28 @@ def on_event(event: Event) -> None:
     if event.superseded:
         return  # late news about a checkout or order: it starts nothing
     fact = event_fact(event)
-    for journey in Journey.objects.filter(
-        installation_id=event.installation_id, status=JourneyStatus.ACTIVE
-    ):
+    for journey, _version, trigger in _live_triggers(installation_id=event.installation_id):
+        if _triggered(trigger, fact, now):
+            enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+
+
+def _live_triggers(
+    kind: type | None = None, *, journey_id: int | None = None, installation_id: int | None = None
+) -> Iterator[tuple[Journey, JourneyVersion, d.Trigger]]:
+    """The active journeys (of one shop, or one journey) with their current version's trigger,
+    only those of ``kind`` when given."""
+    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
+    if journey_id is not None:
+        journeys = journeys.filter(pk=journey_id)
+    if installation_id is not None:
+        journeys = journeys.filter(installation_id=installation_id)
+    for journey in journeys:
         version = current_version(journey)
         if version is None:
             continue
-        if _triggered(_definition(version.pk).trigger, fact, now):
-            enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+        trigger = _definition(version.pk).trigger
+        if kind is None or isinstance(trigger, kind):
+            yield journey, version, trigger
 
 
 def _triggered(trigger: d.Trigger, fact: EventFact, now: datetime) -> bool:
@@ -322,18 +338,17 @@ def _tag_events(run: Run, number: int, tags: list[str], now: datetime) -> list[E
     """``tag_added`` events in the log, so journeys can start on a tag and waits can wait
     for one; the key makes a retried step add none twice."""
     return [
-        Event.objects.get_or_create(
+        log.record(
             installation_id=run.installation_id,
-            key=f"journeys:{run.pk}:{number}:tag:{tag}"[:128],
-            defaults={
-                "contact": run.contact,
-                "type": "tag_added",
-                "source": "journeys",
-                "occurred_at": now,
-                "received_at": now,
-                "data": {"tag": tag, "journey": run.journey_id},
-            },
-        )[0]
+            contact=run.contact,
+            type="tag_added",
+            source="journeys",
+            key=f"journeys:{run.pk}:{number}:tag:{tag}",
+            occurred_at=now,
+            received_at=now,
+            data={"tag": tag, "journey": run.journey_id},
+            hand_to_journeys=False,  # handed over once the run's step is saved
+        )
         for tag in tags
     ]
 
@@ -401,16 +416,10 @@ def scan_abandoned_checkouts(limit: int = 1000, journey_id: int | None = None) -
     """Enrol the contacts of checkouts left alone long enough, for each journey that wants them."""
     now = clock.now()
     enrolled = 0
-    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
-    if journey_id is not None:
-        journeys = journeys.filter(pk=journey_id)
-    for journey in journeys:
-        version = current_version(journey)
-        if version is None:
-            continue
-        trigger = _definition(version.pk).trigger
-        if not isinstance(trigger, d.CheckoutAbandonedTrigger):
-            continue
+    for journey, version, trigger in _live_triggers(
+        d.CheckoutAbandonedTrigger, journey_id=journey_id
+    ):
+        assert isinstance(trigger, d.CheckoutAbandonedTrigger)
         quiet_since = now - durations.parse(trigger.after)
         started = Run.objects.filter(journey=journey).values("trigger_key")
         candidates = (
@@ -465,16 +474,8 @@ def scan_property_dates(limit: int = 5000, journey_id: int | None = None) -> int
     published (give or take a day), never for a whole history at once."""
     now = clock.now()
     enrolled = 0
-    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
-    if journey_id is not None:
-        journeys = journeys.filter(pk=journey_id)
-    for journey in journeys:
-        version = current_version(journey)
-        if version is None:
-            continue
-        trigger = _definition(version.pk).trigger
-        if not isinstance(trigger, d.PropertyDateTrigger):
-            continue
+    for journey, version, trigger in _live_triggers(d.PropertyDateTrigger, journey_id=journey_id):
+        assert isinstance(trigger, d.PropertyDateTrigger)
         offset = durations.parse(trigger.offset) if trigger.offset else timedelta()
         since = version.published_at - timedelta(days=1)
         path = trigger.property.split(".")[1:]

@@ -29,12 +29,13 @@ class Command(BaseCommand):
         installation = only_or_named(options["saleor_api_url"])
         contact = preview.contact_or_sample(installation, options["contact"], options["language"])
         try:
-            channel = preview.channel_of(installation, options["template"])
-            language = options["language"] or preview.language_of(contact)
-            message = preview.message_for(
-                installation, contact, options["template"], channel, language, marketing=True
+            message, _ = preview.prepare(
+                installation,
+                options["template"],
+                contact,
+                language=options["language"],
+                marketing=True,
             )
-            preview.render(message, contact, channel)
         except RenderError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(format_message(message, options["format"]), ending="")

@@ -7,11 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_journeys.core import clock
 from saleor_journeys.management.commands._installation import only_or_named
-from saleor_journeys.messaging import preview
+from saleor_journeys.messaging import channels, outbox, preview
 from saleor_journeys.messaging.channels import RenderError, SendError
-from saleor_journeys.messaging.models import MessageStatus
 from saleor_journeys.runtime import embedded
 
 
@@ -30,24 +28,21 @@ class Command(BaseCommand):
         installation = only_or_named(options["saleor_api_url"])
         contact = preview.contact_or_sample(installation, options["contact"], options["language"])
         try:
-            channel = preview.channel_of(installation, options["template"])
-            language = options["language"] or preview.language_of(contact)
-            message = preview.message_for(
-                installation, contact, options["template"], channel, language, marketing=False
+            message, _ = preview.prepare(
+                installation,
+                options["template"],
+                contact,
+                language=options["language"],
+                marketing=False,
             )
-            preview.render(message, contact, channel)
         except RenderError as exc:
             raise CommandError(str(exc)) from exc
         message.to = options["to"]
         message.subject = f"[TEST] {message.subject}" if message.subject else ""
-        message.status = MessageStatus.SENDING
-        message.save()
+        channel = channels.get(message.channel)
+        assert channel is not None
         try:
-            message.provider_id = channel.send(message)
+            outbox.hand_over(channel, message)
         except SendError as exc:
-            message.status, message.error = MessageStatus.FAILED, str(exc)
-            message.save(update_fields=["status", "error"])
             raise CommandError(f"not sent: {exc}") from exc
-        message.status, message.sent_at = MessageStatus.SENT, clock.now()
-        message.save(update_fields=["status", "sent_at", "provider_id"])
         self.stdout.write(f"Sent {options['template']} to {message.to} ({message.provider_id}).")
