@@ -7,36 +7,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saleor_journeys.management.commands._installation import only_or_named
-from saleor_journeys.messaging import channels, outbox, preview
-from saleor_journeys.messaging.channels import RenderError, SendError
-from saleor_journeys.runtime import embedded
+from saleor_journeys.management.commands.preview import add_message_arguments, rendered_message
+from saleor_journeys.messaging import channels, outbox
+from saleor_journeys.messaging.channels import SendError
 
 
 class Command(BaseCommand):
     help = "Send a message template to a test address through the real pipeline."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("template")
+        add_message_arguments(parser)
         parser.add_argument("--to", required=True, help="an email address or phone number")
-        parser.add_argument("--contact", help="render for this contact (default: a sample)")
-        parser.add_argument("--language", help="e.g. es")
-        parser.add_argument("--saleor-api-url", help="the shop, when several are installed")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        embedded.ensure_migrated()
-        installation = only_or_named(options["saleor_api_url"])
-        contact = preview.contact_or_sample(installation, options["contact"], options["language"])
-        try:
-            message, _ = preview.prepare(
-                installation,
-                options["template"],
-                contact,
-                language=options["language"],
-                marketing=False,
-            )
-        except RenderError as exc:
-            raise CommandError(str(exc)) from exc
+        message = rendered_message(options, marketing=False)
         message.to = options["to"]
         message.subject = f"[TEST] {message.subject}" if message.subject else ""
         channel = channels.get(message.channel)
