@@ -161,6 +161,49 @@ class JourneysSettings(TypedDict):
     SMS_DEFAULT_REGION: str
     """Region (ISO 3166 code) for national phone numbers of contacts without a country."""
 
+    WEB_ANONYMOUS_RETENTION: int
+    """Seconds an anonymous visitor's events are kept. Older ones are deleted, and so is an
+    anonymous card with nothing left (``saleor_journeys.web.tasks.purge_anonymous``)."""
+
+    WEB_IDENTITY_WINDOW: int
+    """Seconds back from the moment a visitor is identified whose anonymous events are
+    attached to the person's card. Older ones stay anonymous and are purged."""
+
+    WEB_IDENTITY_LINK_MAX_AGE: int
+    """Seconds a link that identifies the browser (from an email click or made on the contact
+    card) stays valid."""
+
+    WEB_LINK_PARAMETER: str
+    """Query parameter that carries the identifying token on links to the storefront."""
+
+    WEB_COLLECT_MAX_BYTES: int
+    """Largest body the collect endpoint accepts; larger ones are answered 413."""
+
+    WEB_COLLECT_MAX_EVENTS: int
+    """Most events in one collect request; more are answered 400."""
+
+    WEB_RATE_PER_VISITOR: int
+    """Events per minute accepted from one visitor id; above it, 429."""
+
+    WEB_RATE_PER_IP: int
+    """Events per minute accepted from one IP address (all visitors behind it); above it, 429."""
+
+    WEB_MESSAGE_TTL: int
+    """Seconds an on-site message queued by a journey waits to be shown before it expires."""
+
+    WEB_PUSH_SUBJECT: str
+    """The VAPID ``sub`` claim, ``mailto:`` or ``https:`` URL push services may contact;
+    empty: ``mailto:`` the ``EMAIL_FROM`` address."""
+
+    WEB_PUSH_TTL: int
+    """Seconds a push service keeps a push for an offline browser."""
+
+    SCORE_HALF_LIFE_DAYS: float
+    """The behavioural score halves after this many days without new activity."""
+
+    SCORE_WEIGHTS: dict[str, float]
+    """Points an event adds to the behavioural score, by event type; unlisted types add 0."""
+
     GRAPHQL_AUTHENTICATORS: list[str]
     """Dotted paths of the classes that authenticate GraphQL requests, tried in order."""
 
@@ -207,6 +250,27 @@ DEFAULTS: JourneysSettings = {
     "TWILIO_AUTH_TOKEN": "",
     "TWILIO_FROM": "",
     "SMS_DEFAULT_REGION": "",
+    "WEB_ANONYMOUS_RETENTION": 4 * 3600,
+    "WEB_IDENTITY_WINDOW": 3 * 3600,
+    "WEB_IDENTITY_LINK_MAX_AGE": 60 * 24 * 3600,
+    "WEB_LINK_PARAMETER": "sj",
+    "WEB_COLLECT_MAX_BYTES": 32 * 1024,
+    "WEB_COLLECT_MAX_EVENTS": 50,
+    "WEB_RATE_PER_VISITOR": 120,
+    "WEB_RATE_PER_IP": 1200,
+    "WEB_MESSAGE_TTL": 7 * 24 * 3600,
+    "WEB_PUSH_SUBJECT": "",
+    "WEB_PUSH_TTL": 24 * 3600,
+    "SCORE_HALF_LIFE_DAYS": 14.0,
+    "SCORE_WEIGHTS": {
+        "page_viewed": 1,
+        "page_engaged": 1,
+        "email_opened": 1,
+        "email_clicked": 3,
+        "web_message_clicked": 3,
+        "checkout_updated": 5,
+        "order_created": 20,
+    },
     "GRAPHQL_AUTHENTICATORS": ["saleor_journeys.auth.api_keys.ApiKeyAuthenticator"],
     "GRAPHQL_MAX_PAGE_SIZE": 100,
 }

@@ -23,6 +23,7 @@ from saleor_journeys.messaging.models import (
     Template,
 )
 from saleor_journeys.saleor.models import DeliveryStatus, Installation, WebhookDelivery
+from saleor_journeys.web.models import PushSubscription, Site, Visitor, WebRule
 
 __all__ = [
     "ApiKey",
@@ -44,11 +45,15 @@ __all__ = [
     "MessageStatus",
     "Order",
     "OrderLine",
+    "PushSubscription",
     "Run",
     "RunAction",
     "RunStatus",
     "RunStep",
+    "Site",
     "Suppression",
     "Template",
+    "Visitor",
+    "WebRule",
     "WebhookDelivery",
 ]

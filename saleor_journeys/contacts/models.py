@@ -30,7 +30,10 @@ class Contact(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
     interests = models.JSONField(default=list, blank=True)
-    score = models.IntegerField(default=0)
+    # The behavioural score as of ``score_at``; it halves every ``SCORE_HALF_LIFE_DAYS``
+    # (``contacts.score``), so it is always read through ``contacts.score.value``.
+    score = models.FloatField(default=0)
+    score_at = models.DateTimeField(null=True, blank=True)
     # IANA name (``Europe/Madrid``); waits "until 10:00" use it. Empty: the shop's (UTC).
     time_zone = models.CharField(max_length=64, blank=True)
     # ``updatedAt`` of the newest Saleor user payload applied, so older ones cannot win.

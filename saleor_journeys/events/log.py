@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from saleor_journeys.contacts import score
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.events.models import Event
 from saleor_journeys.runtime.context import IngestContext
@@ -38,6 +39,8 @@ def record(
             **fields,
         },
     )
+    if created and contact is not None:
+        score.add(contact, score.weight(type), received_at)
     if created and hand_to_journeys:
         # Journeys hear of it in the same transaction: an event is never half-delivered to them.
         from saleor_journeys.runtime.runs import on_event

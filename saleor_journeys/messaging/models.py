@@ -82,6 +82,8 @@ class Message(models.Model):
     # Computed for SMS: GSM-7 or UCS-2, and how many segments the text takes.
     encoding = models.CharField(max_length=8, blank=True)
     segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Channel-specific content: a web message's kind, fields and display rules; a push's title.
+    data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     send_after = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

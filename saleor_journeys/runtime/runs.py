@@ -23,6 +23,7 @@ from django.db.models import Sum
 
 from saleor_journeys import conf
 from saleor_journeys.commerce.models import Checkout, Order
+from saleor_journeys.contacts import score
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core import clock
 from saleor_journeys.events import log
@@ -80,7 +81,7 @@ def facts_for(run: Run, now: datetime) -> Facts:
             "country": contact.country,
             "city": contact.city,
             "language_code": contact.language_code,
-            "score": contact.score,
+            "score": score.value(contact, now),
             "properties": contact.properties,
         },
         tags=frozenset(contact.tags),

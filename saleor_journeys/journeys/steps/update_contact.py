@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from saleor_journeys.contacts import score
+from saleor_journeys.core import clock
 from saleor_journeys.journeys.steps.base import Linear, Step, Visit, act
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ class UpdateContactNode(Linear):
     remove_tags: list[str] = Field(default_factory=list)
     set_properties: dict[str, Any] = Field(default_factory=dict)
     add_interests: list[str] = Field(default_factory=list)
-    score: int = 0
+    score: float = 0
 
 
 def enter(node: UpdateContactNode, visit: Visit) -> Step:
@@ -36,6 +38,6 @@ def apply(contact: Contact, params: dict[str, Any]) -> list[str]:
     contact.tags = tags + added
     contact.interests = interests
     contact.properties = {**contact.properties, **params.get("set_properties", {})}
-    contact.score += int(params.get("score", 0))
-    contact.save(update_fields=["tags", "interests", "properties", "score", "updated_at"])
+    contact.save(update_fields=["tags", "interests", "properties", "updated_at"])
+    score.add(contact, params.get("score", 0), clock.now())
     return added
