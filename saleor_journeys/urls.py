@@ -6,6 +6,7 @@ from saleor_journeys import views
 from saleor_journeys.graphql.views import graphql_view
 from saleor_journeys.messaging import consent_views, tracking_views, twilio_views
 from saleor_journeys.saleor import views as saleor_views
+from saleor_journeys.web import collect_views
 
 app_name = "saleor_journeys"
 
@@ -24,4 +25,6 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("u/<str:token>", consent_views.unsubscribe_view, name="unsubscribe"),
     path("optin/<str:token>", consent_views.opt_in_view, name="opt-in"),
+    path("web/", include("saleor_journeys.web.snippet_views")),  # journeys.js, journeys-sw.js
+    path("api/web/<str:site_key>/collect", collect_views.collect_view, name="web-collect"),
 ]

@@ -90,6 +90,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Keep a worker's database connection between tasks (Celery closes it after each by default).
 CELERY_DB_REUSE_MAX = 1000
 
+# The collect endpoint's rate limits count in the cache: several web processes must share one
+# (``redis://…``), or each would allow the full rate on its own.
+if os.environ.get("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
+    }
+
 globals().update(env.email_settings(os.environ.get("EMAIL_URL", "console://")))
 # The basic-auth secret of the provider's tracking webhooks (``/anymail/<esp>/tracking/``):
 # without it anyone could post fake bounces that suppress real addresses.
