@@ -23,6 +23,8 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The browser tests' live server serves static files under this prefix (the app has none).
+STATIC_URL = "/static/"
 
 # The host's own Celery app (tests/celery_app.py); tasks run in process unless a test starts a
 # real worker against Redis.
