@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, HttpRes
 from django.views.decorators.http import require_http_methods
 
 from saleor_journeys.messaging import tracking
+from saleor_journeys.web import links
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,19 @@ def click_view(request: HttpRequest, token: str) -> HttpResponse:
     if decoded is None:
         return _not_found()
     message_id, url = decoded
+    target = url
     try:
-        tracking.record_click(
+        event = tracking.record_click(
             message_id,
             url,
             user_agent=request.headers.get("User-Agent", ""),
             head=request.method == "HEAD",
         )
+        # A person's click carries who they are to the shop's own storefront, so the browser
+        # they read the email in is tied to their card; a scanner's never does.
+        contact = event.message.contact if event is not None and event.human else None
+        if contact is not None and contact.erased_at is None:
+            target = links.storefront_url(url, contact, "link")
     except Exception:
         logger.exception("Could not record a click of message %s", message_id)
-    return _private(HttpResponseRedirect(url))
+    return _private(HttpResponseRedirect(target))

@@ -29,4 +29,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "saleor_journeys.scan_abandoned_checkouts",
             "schedule": 60.0,
         },
+        "saleor-journeys-purge-anonymous": {
+            "task": "saleor_journeys.purge_anonymous",
+            "schedule": 600.0,
+        },
     }

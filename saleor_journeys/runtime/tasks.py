@@ -132,3 +132,8 @@ def hint_run(run_id: int, at: datetime) -> None:
         advance_runs.apply_async(([run_id],), eta=at)
     except Exception:
         logger.warning("Could not schedule run %s; the sweeper will wake it", run_id)
+
+
+# The web channel's tasks (the anonymous-data purge) register with the rest, so a host project's
+# ``autodiscover_tasks(["saleor_journeys.runtime"])`` finds every task of the app.
+from saleor_journeys.web import tasks as _web_tasks  # noqa: E402, F401

@@ -10,6 +10,7 @@ from saleor_journeys.events import log
 from saleor_journeys.runtime.context import IngestContext
 from saleor_journeys.triggers import payloads
 from saleor_journeys.triggers.registry import SaleorTrigger, WebhookGroup, register
+from saleor_journeys.web import identity as web_identity
 
 CUSTOMER = WebhookGroup("customer", "MANAGE_USERS", "customer.graphql")
 CHECKOUT = WebhookGroup("checkout", "MANAGE_CHECKOUTS", "checkout.graphql")
@@ -45,6 +46,7 @@ def on_checkout(ctx: IngestContext, payload: payloads.CheckoutEvent) -> None:
         language=checkout.language_code,
     )
     _, superseded = mirror.apply_checkout(ctx, checkout, contact)
+    web_identity.identify_checkout(ctx, checkout, contact)
     data = {
         "checkout_token": str(checkout.token),
         "quantity": checkout.quantity,
