@@ -16,7 +16,7 @@ from typing import Any
 
 from saleor_journeys.journeys import files
 
-NAMES = ("welcome", "abandoned-cart", "post-purchase", "win-back")
+NAMES = ("welcome", "abandoned-cart", "post-purchase", "win-back", "web-activity", "blog-subscribe")
 _REFERENCE = re.compile(r"\$\{([a-z_]+)\}")
 
 

@@ -33,7 +33,7 @@ class TagTest(_Strict):
 
 
 class ConsentTest(_Strict):
-    consent: Literal["email", "sms", "web_push"]
+    consent: Literal["email", "sms", "web", "push"]
 
 
 class DidTest(_Strict):

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from saleor_journeys.journeys.conditions import Condition
 from saleor_journeys.journeys.conditions import kind as condition_kind
@@ -93,8 +93,42 @@ class ManualTrigger(_Strict):
     type: Literal["manual"]
 
 
+class WebActivityMatch(_Strict):
+    """Which storefront pages count; every field given must match (none: every page)."""
+
+    product: str | None = Field(default=None, min_length=1, max_length=255)
+    """``any``: each product counted on its own (3 views of one product); or a product id."""
+    category: str | None = Field(default=None, min_length=1, max_length=255)
+    url: str | None = Field(default=None, min_length=1, max_length=500)
+    """An fnmatch pattern on the page's path, e.g. ``/blog/*``."""
+
+
+class WebActivityTrigger(_Strict):
+    """The contact's matching page views (``views``) or engaged seconds (``seconds``) within
+    ``within`` reach the threshold (``web.activity``); anonymous visitors too."""
+
+    type: Literal["web_activity"]
+    match: WebActivityMatch = Field(default_factory=WebActivityMatch)
+    views: int | None = Field(default=None, ge=1, le=1000)
+    seconds: int | None = Field(default=None, ge=1, le=86400)
+    within: Duration = "1h"
+    exclude_bought: bool = True
+    """Never fire for a product the contact has already bought."""
+
+    @model_validator(mode="after")
+    def _threshold(self) -> WebActivityTrigger:
+        if self.views is None and self.seconds is None:
+            raise ValueError("give views, seconds or both")
+        return self
+
+
 Trigger = Annotated[
-    EventTrigger | CheckoutAbandonedTrigger | TagAddedTrigger | PropertyDateTrigger | ManualTrigger,
+    EventTrigger
+    | CheckoutAbandonedTrigger
+    | TagAddedTrigger
+    | PropertyDateTrigger
+    | ManualTrigger
+    | WebActivityTrigger,
     Field(discriminator="type"),
 ]
 

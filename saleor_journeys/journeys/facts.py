@@ -26,7 +26,7 @@ class Facts:
     """The card's fields and properties, e.g. ``{"country": "ES", "properties": {...}}``."""
     tags: frozenset[str] = frozenset()
     consents: frozenset[str] = frozenset()
-    """Channels the contact has consented to (``email``, ``sms``, ``web_push``)."""
+    """Channels the contact has consented to (``email``, ``sms``, ``web``, ``push``)."""
     order_count: int = 0
     order_total: Decimal = Decimal(0)
     events: tuple[EventFact, ...] = ()

@@ -9,7 +9,9 @@ which fails that one message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -24,6 +26,8 @@ from saleor_journeys.messaging.models import Template
 from saleor_journeys.saleor.models import Installation
 
 LAYOUT = "layout.html"
+# The parts of an email or SMS version; a version's other keys are its ``fields``.
+PARTS = ("subject", "preheader", "html", "text")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class Source:
     preheader: str = ""
     html: str = ""
     text: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """A web template's own fields: ``kind``, ``title``, ``body``, ``cta_label`` …"""
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,16 @@ def source(installation: Installation, name: str, channel: str, language: str) -
         raise RenderError(f"there is no {channel} template {name!r}")
     if chosen in own:
         row = own[chosen]
-        return Source(name, channel, row.language, row.subject, row.preheader, row.html, row.text)
+        return Source(
+            name,
+            channel,
+            row.language,
+            row.subject,
+            row.preheader,
+            row.html,
+            row.text,
+            _row_fields(row),
+        )
     version = shipped[chosen]
     return Source(
         name,
@@ -96,7 +111,19 @@ def source(installation: Installation, name: str, channel: str, language: str) -
         str(version.get("preheader", "")),
         str(version.get("html", "")),
         str(version.get("text", "")),
+        {k: str(v) for k, v in version.items() if k not in PARTS and isinstance(v, str | int)},
     )
+
+
+def _row_fields(row: Template) -> dict[str, str]:
+    """A shop's web or push template keeps its fields as a JSON object in ``text``."""
+    if row.channel not in ("web", "push"):
+        return {}
+    try:
+        value = json.loads(row.text)
+    except ValueError:
+        return {}
+    return {k: str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def exists(installation: Installation | None, name: str, channel: str) -> bool:

@@ -105,6 +105,9 @@ def build(
         "checkout": checkout,
         "order": _order(contact, language),
         "voucher": _voucher(run_context or {}),
+        # What a web-activity trigger knew: the product looked at and its page.
+        "product": (run_context or {}).get("product"),
+        "page": (run_context or {}).get("page"),
         "links": shop_links,
         "unsubscribe_url": (links or {}).get("unsubscribe", ""),
         "preferences_url": (links or {}).get("preferences", ""),
@@ -119,6 +122,8 @@ def build_sample(contact: Contact, *, language: str) -> dict[str, Any]:
         "checkout": None,
         "order": {"number": "1001", "lines": [], "total": money(Decimal("54.90"), "USD", language)},
         "voucher": None,
+        "product": None,
+        "page": None,
         "links": dict(conf.get("LINKS")),
         "unsubscribe_url": "",
         "preferences_url": "",

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
 
 from saleor_journeys import conf
 from saleor_journeys.commerce.models import Checkout, Order
@@ -45,6 +45,7 @@ from saleor_journeys.journeys.models import (
     RunStep,
 )
 from saleor_journeys.journeys.versions import current_version
+from saleor_journeys.messaging.models import Consent, ConsentStatus
 from saleor_journeys.runtime import outbox
 
 logger = logging.getLogger(__name__)
@@ -67,12 +68,23 @@ def event_fact(event: Event) -> EventFact:
 
 
 def facts_for(run: Run, now: datetime) -> Facts:
-    contact = run.contact
+    return contact_facts(
+        run.contact,
+        now,
+        since=min(run.entered_at, now) - EVENT_HORIZON,
+        trigger_holds=trigger_holds(run),
+    )
+
+
+def contact_facts(
+    contact: Contact, now: datetime, *, since: datetime, trigger_holds: bool = True
+) -> Facts:
+    """What conditions may know about the contact now (journey steps, on-site rules); events
+    from ``since`` on."""
     orders = Order.objects.filter(contact=contact).exclude(status__in=VOID_ORDER_STATUSES)
     totals = orders.aggregate(total=Sum("total"))
-    events = Event.objects.filter(
-        contact=contact, occurred_at__gte=min(run.entered_at, now) - EVENT_HORIZON
-    ).order_by("occurred_at")[:500]
+    events = Event.objects.filter(contact=contact, occurred_at__gte=since).order_by("occurred_at")
+    consents = Consent.objects.filter(contact=contact, status=ConsentStatus.SUBSCRIBED)
     return Facts(
         contact={
             "email": contact.email,
@@ -85,11 +97,12 @@ def facts_for(run: Run, now: datetime) -> Facts:
             "properties": contact.properties,
         },
         tags=frozenset(contact.tags),
+        consents=frozenset(consents.values_list("channel", flat=True)),
         order_count=orders.count(),
         order_total=totals["total"] or Decimal(0),
-        events=tuple(event_fact(e) for e in events),
+        events=tuple(event_fact(e) for e in events[:500]),
         time_zone=contact.time_zone or "UTC",
-        trigger_holds=trigger_holds(run),
+        trigger_holds=trigger_holds,
     )
 
 
@@ -126,9 +139,15 @@ def may_enter(journey: Journey, definition: d.Definition, contact: Contact, now:
 
 
 def enroll(
-    journey: Journey, contact: Contact, *, now: datetime, trigger_key: str = ""
+    journey: Journey,
+    contact: Contact,
+    *,
+    now: datetime,
+    trigger_key: str = "",
+    context: dict[str, Any] | None = None,
 ) -> Run | None:
-    """Start a run of the journey's current version for the contact, if the rules allow."""
+    """Start a run of the journey's current version for the contact, if the rules allow;
+    ``context`` is what the trigger knows for the steps (the product a web trigger fired for)."""
     version = current_version(journey)
     if version is None or journey.status != JourneyStatus.ACTIVE or contact.erased_at:
         return None
@@ -149,6 +168,7 @@ def enroll(
                 wake_at=now,
                 seed=state.seed,
                 trigger_key=trigger_key,
+                context=dict(context or {}),
             )
             RunStep.objects.create(run=run, number=0, node=state.node, outcome="enter", at=now)
     except IntegrityError:
@@ -187,9 +207,17 @@ def on_event(event: Event) -> None:
     if event.superseded:
         return  # late news about a checkout or order: it starts nothing
     fact = event_fact(event)
+    web: list[tuple[Journey, d.WebActivityTrigger]] = []
     for journey, _version, trigger in _live_triggers(installation_id=event.installation_id):
-        if _triggered(trigger, fact, now):
+        if isinstance(trigger, d.WebActivityTrigger):
+            web.append((journey, trigger))
+        elif _triggered(trigger, fact, now):
             enroll(journey, contact, now=now, trigger_key=f"event:{event.pk}")
+    if web:
+        from saleor_journeys.web import activity  # it imports this module
+
+        for journey, firing in activity.evaluate(event, web):
+            enroll(journey, contact, now=now, trigger_key=firing.key, context=firing.context)
 
 
 def _live_triggers(
@@ -202,8 +230,14 @@ def _live_triggers(
         journeys = journeys.filter(pk=journey_id)
     if installation_id is not None:
         journeys = journeys.filter(installation_id=installation_id)
-    for journey in journeys:
-        version = current_version(journey)
+    # Two queries however many journeys are live (this runs for every event): the journeys with
+    # their newest version's id, then those versions without their (cached) definitions.
+    newest = JourneyVersion.objects.filter(journey=OuterRef("pk")).order_by("-number")
+    live = list(journeys.annotate(version_id=Subquery(newest.values("pk")[:1])))
+    ids = [journey.version_id for journey in live if journey.version_id is not None]
+    versions = JourneyVersion.objects.defer("definition").in_bulk(ids)
+    for journey in live:
+        version = versions.get(journey.version_id)
         if version is None:
             continue
         trigger = _definition(version.pk).trigger
