@@ -81,6 +81,15 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="saleor_journeys.E005",
                 )
             )
+    push_subject = conf.get("WEB_PUSH_SUBJECT")
+    if push_subject and not str(push_subject).startswith(("mailto:", "https://")):
+        errors.append(
+            Error(
+                f"WEB_PUSH_SUBJECT = {push_subject!r} is not a mailto: or https: URL; push "
+                "services refuse pushes signed with it.",
+                id="saleor_journeys.E006",
+            )
+        )
     return errors
 
 

@@ -267,6 +267,7 @@ DEFAULTS: JourneysSettings = {
         "page_engaged": 1,
         "email_opened": 1,
         "email_clicked": 3,
+        "push_clicked": 3,
         "web_message_clicked": 3,
         "checkout_updated": 5,
         "order_created": 20,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -73,6 +74,18 @@ class _GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
 
 
+def guarded_session(allowed_networks: Sequence[str | Network]) -> requests.Session:
+    """A requests session whose every connection is checked: loopback, private and other
+    non-public addresses are refused (``RefusedAddress``) unless in ``allowed_networks``."""
+    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
+    session = requests.Session()
+    session.trust_env = False  # a proxy from the environment would hide the real address
+    adapter = _GuardedAdapter(allowed)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def check_url(url: str, *, require_https: bool) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -94,12 +107,7 @@ def post(
 ) -> requests.Response:
     """POST ``body``; redirects are followed (as POSTs, 307/308 only) up to three times, each
     target checked like the first."""
-    allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-    session = requests.Session()
-    session.trust_env = False  # a proxy from the environment would hide the real address
-    adapter = _GuardedAdapter(allowed)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = guarded_session(allowed_networks)
     try:
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url, require_https=require_https)
@@ -108,7 +116,7 @@ def post(
                     url, data=body, headers=headers, timeout=timeout, allow_redirects=False
                 )
             except requests.ConnectionError as exc:
-                refused = _refusal(exc)
+                refused = refusal(exc)
                 if refused is not None:
                     raise refused from exc
                 raise
@@ -121,17 +129,18 @@ def post(
         session.close()
 
 
-def _refusal(exc: BaseException) -> RefusedAddress | None:
-    """The RefusedAddress raised inside urllib3, wrapped by it and by requests."""
+def refusal(exc: BaseException) -> RefusedAddress | None:
+    """The RefusedAddress a guarded connection raised, under the errors urllib3 and requests
+    wrap it in (causes, contexts, ``reason`` and exception arguments)."""
     seen: set[int] = set()
-    stack: list[Any] = [exc]
+    stack: list[object] = [exc]
     while stack:
         current = stack.pop()
-        if current is None or id(current) in seen:
+        if not isinstance(current, BaseException) or id(current) in seen:
             continue
         seen.add(id(current))
         if isinstance(current, RefusedAddress):
             return current
-        stack.extend([current.__cause__, current.__context__, *getattr(current, "args", ())])
-        stack.append(getattr(current, "reason", None))
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        stack.extend(current.args)
     return None

@@ -85,7 +85,9 @@ def register(channel: Channel) -> Channel:
 
 def get(name: str) -> Channel | None:
     import saleor_journeys.messaging.email
+    import saleor_journeys.messaging.push
     import saleor_journeys.messaging.sms  # noqa: F401 - the channels register themselves
+    from saleor_journeys.messaging import web  # noqa: F401
 
     return _REGISTRY.get(name)
 

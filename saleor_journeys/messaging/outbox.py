@@ -134,7 +134,16 @@ def hand_over(channel: Channel, message: Message) -> None:
         message.save()
     else:
         message.save(
-            update_fields=["to", "subject", "text", "html", "encoding", "segments", "status"]
+            update_fields=[
+                "to",
+                "subject",
+                "text",
+                "html",
+                "encoding",
+                "segments",
+                "data",
+                "status",
+            ]
         )
     try:
         message.provider_id = channel.send(message)
@@ -144,7 +153,9 @@ def hand_over(channel: Channel, message: Message) -> None:
     message.sent_at = clock.now()
     message.status = MessageStatus.SENT
     message.error = ""
-    message.save(update_fields=["provider_id", "sent_at", "status", "error"])
+    # ``data`` too: a channel may note what it did (a push's per-service results, an on-site
+    # message's expiry).
+    message.save(update_fields=["provider_id", "sent_at", "status", "error", "data"])
 
 
 def send_direct(

@@ -459,8 +459,14 @@ def _engaged(message: Message, event: MessageEvent) -> None:
     if event.type == CLICK and contact.kind != ContactKind.MONITORED:
         Contact.objects.filter(pk=contact.pk).update(kind=ContactKind.MONITORED, updated_at=now)
         contact.kind = ContactKind.MONITORED
-    # An email read five times is one "opened" fact; every human click is its own.
-    key = f"email:{message.pk}:opened" if event.type == OPEN else f"email:click:{event.pk}:clicked"
+    # An email read five times is one "opened" fact; every human click is its own. Pushes and
+    # on-site messages carry tracked links too: their facts are named after their channel.
+    channel = message.channel or "email"
+    key = (
+        f"{channel}:{message.pk}:opened"
+        if event.type == OPEN
+        else f"{channel}:click:{event.pk}:clicked"
+    )
     data: dict[str, Any] = {
         "message": message.pk,
         "template": message.template,
@@ -473,8 +479,8 @@ def _engaged(message: Message, event: MessageEvent) -> None:
     log.record(
         installation_id=message.installation_id,
         contact=contact,
-        type="email_opened" if event.type == OPEN else "email_clicked",
-        source="email",
+        type=f"{channel}_opened" if event.type == OPEN else f"{channel}_clicked",
+        source=channel,
         key=key,
         occurred_at=event.at,
         received_at=now,
