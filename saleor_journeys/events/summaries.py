@@ -36,6 +36,23 @@ _CUSTOMER = {
 }
 
 
+def _page(data: dict[str, Any]) -> str:
+    product = data.get("product") if isinstance(data.get("product"), dict) else None
+    if product and product.get("name"):
+        return str(product["name"])
+    return str(data.get("title") or data.get("path") or data.get("url") or "a page")
+
+
+def _web(event: Event, data: dict[str, Any]) -> str:
+    if event.type == "page_viewed":
+        return f"Viewed {_page(data)}"
+    if event.type == "page_engaged":
+        return f"Spent {round(float(data.get('seconds') or 0))} s on {_page(data)}"
+    if event.type == "identified":
+        return f"Browser identified ({data.get('source') or 'unknown'})"
+    return f"Custom event {event.type.removeprefix('custom.')}"
+
+
 def summarise(event: Event) -> str:
     data = event.data or {}
     if not data and event.type not in _CUSTOMER:
@@ -45,6 +62,10 @@ def summarise(event: Event) -> str:
         summary = _checkout
     elif event.type.startswith("order_"):
         summary = _order
+    elif event.type in ("page_viewed", "page_engaged", "identified") or event.type.startswith(
+        "custom."
+    ):
+        summary = _web
     else:
         return _CUSTOMER.get(event.type, event.type.replace("_", " ").capitalize())
     text = summary(event, data)

@@ -12,15 +12,20 @@ from graphene_django import DjangoConnectionField
 from saleor_journeys import conf
 from saleor_journeys.contacts.identity import normalise_email
 from saleor_journeys.contacts.models import Contact
+from saleor_journeys.graphql.contacts import ContactMutations, ContactQueries
 from saleor_journeys.graphql.journey_mutations import JourneyMutations
 from saleor_journeys.graphql.journeys import JourneyQueries
 from saleor_journeys.graphql.messages import MessageMutations, MessageQueries
+from saleor_journeys.graphql.site import SiteMutations, SiteQueries
 from saleor_journeys.graphql.types import ContactType, principal
+from saleor_journeys.graphql.web_rules import WebRuleMutations, WebRuleQueries
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
 
 
-class Query(JourneyQueries, MessageQueries, graphene.ObjectType):
+class Query(
+    ContactQueries, JourneyQueries, MessageQueries, SiteQueries, WebRuleQueries, graphene.ObjectType
+):
     contacts = DjangoConnectionField(
         ContactType,
         search=graphene.String(description="Part of an email address or name."),
@@ -56,7 +61,14 @@ class Query(JourneyQueries, MessageQueries, graphene.ObjectType):
         ).first()
 
 
-class Mutation(JourneyMutations, MessageMutations, graphene.ObjectType):
+class Mutation(
+    ContactMutations,
+    JourneyMutations,
+    MessageMutations,
+    SiteMutations,
+    WebRuleMutations,
+    graphene.ObjectType,
+):
     pass
 
 
