@@ -350,6 +350,8 @@ def test_killed_mid_step_the_sweeper_finishes_and_the_late_message_changes_nothi
     wait_for(lambda: _task_line(sweeper, sweep_id, "succeeded"), sweeper, timeout=20)
     line = _task_line(sweeper, sweep_id, "succeeded")
     assert line is not None and line.endswith(f": {RUNS}"), line
+    # The sweep claims the runs and hands them out in a task of their own: wait for it.
+    wait_for(lambda: _done(ids), sweeper, timeout=20)
     _each_once(ids, shape)
     sweeper.stop()
     assert _unacked(broker) == [task_id]
