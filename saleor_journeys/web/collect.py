@@ -339,7 +339,9 @@ def ingest(site: Site, body: CollectBody, *, now: datetime, user_agent: str) -> 
             elif isinstance(event, MessageEvent):
                 from saleor_journeys.web import onsite
 
-                onsite.record_action(visitor.contact, event.message, event.action, now=now)
+                onsite.record_action(
+                    visitor.contact, event.message, event.action, now=now, event_id=event.id
+                )
             elif event.subscription is not None:
                 subscription = event.subscription.model_dump(by_alias=True)
                 try:

@@ -328,10 +328,13 @@ def _answer(message: Message, choice: _Choice) -> dict[str, Any]:
 # --- what the browser did ---------------------------------------------------------------------
 
 
-def record_action(contact: Contact, message_id: int, action: str, *, now: datetime) -> bool:
+def record_action(
+    contact: Contact, message_id: int, action: str, *, now: datetime, event_id: str = ""
+) -> bool:
     """Record ``shown``, ``clicked`` or ``dismissed`` for one of the contact's web messages;
     False (and nothing changes) for another contact's message, another channel's, an unknown
-    id or action."""
+    id or action. ``event_id``, the browser's id of the report, makes a report sent twice (a
+    retried beacon) count once."""
     if action not in ACTIONS:
         return False
     with transaction.atomic():
@@ -344,6 +347,8 @@ def record_action(contact: Contact, message_id: int, action: str, *, now: dateti
         if message is None:
             return False
         kind = _MESSAGE_EVENTS[action]
+        if event_id and message.events.filter(provider_event_id=event_id[:255]).exists():
+            return True  # this very report was recorded already
         before = MessageEvent.objects.filter(message=message, type=kind).exists()
         if action != "clicked" and before:
             return True  # shown or dismissed once is enough
@@ -358,7 +363,9 @@ def record_action(contact: Contact, message_id: int, action: str, *, now: dateti
             number = message.clicks
             cta = message.data.get("cta")
             url = str(cta.get("url") or "")[:2048] if isinstance(cta, dict) else ""
-        MessageEvent.objects.create(message=message, type=kind, at=now, url=url)
+        MessageEvent.objects.create(
+            message=message, type=kind, at=now, url=url, provider_event_id=event_id[:255]
+        )
         log.record(
             installation_id=message.installation_id,
             contact=contact,

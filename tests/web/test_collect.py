@@ -95,7 +95,7 @@ class OnSite:
         return self.messages
 
     def record_action(
-        self, contact: Contact, message_id: int, action: str, *, now: datetime
+        self, contact: Contact, message_id: int, action: str, *, now: datetime, event_id: str = ""
     ) -> None:
         self.actions.append((contact, message_id, action, now))
 

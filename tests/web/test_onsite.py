@@ -551,8 +551,10 @@ def test_clicks_and_dismissals_are_recorded_and_a_dismissed_banner_goes(
     onsite.record_action(maria, banner["id"], "shown", now=T0)
     assert kinds(shown_now(maria, page(CAP), T0)) == ["banner"]  # a banner stays until closed
 
-    assert onsite.record_action(maria, banner["id"], "clicked", now=T0) is True
-    assert onsite.record_action(maria, banner["id"], "clicked", now=T0) is True
+    assert onsite.record_action(maria, banner["id"], "clicked", now=T0, event_id="e_click_1")
+    assert onsite.record_action(maria, banner["id"], "clicked", now=T0, event_id="e_click_2")
+    # The same report again (a retried beacon): counted once.
+    assert onsite.record_action(maria, banner["id"], "clicked", now=T0, event_id="e_click_2")
     message = Message.objects.get(pk=banner["id"])
     assert (message.status, message.clicks) == (MessageStatus.DELIVERED, 2)
     assert Event.objects.filter(contact=maria, type="web_message_clicked").count() == 2
