@@ -327,15 +327,21 @@ def ingest(site: Site, body: CollectBody, *, now: datetime, user_agent: str) -> 
             elif isinstance(event, IdentifyEvent | LinkEvent):
                 from saleor_journeys.web import identity
 
+                person = None
                 if isinstance(event, IdentifyEvent):
                     source = "form" if event.form else "identify"
-                    identity.identify_email(
+                    person = identity.identify_email(
                         visitor, event.email, event.props, source=source, now=now
                     )
                 else:
                     identity.identify_token(visitor, event.token, now=now)
                 # The visitor may belong to another card now: what follows is about that one.
                 visitor = Visitor.objects.select_related("contact").get(pk=visitor.pk)
+                if person is not None and isinstance(event, IdentifyEvent) and event.form:
+                    # A form of the shop answered: what journeys wait for (the welcome form,
+                    # the abandoned cart's "what stopped you" question).
+                    data = {"form": event.form, "fields": event.props, "visitor": visitor.uid}
+                    _record(visitor, event, "form_submitted", data, occurred_at, now)
             elif isinstance(event, MessageEvent):
                 from saleor_journeys.web import onsite
 

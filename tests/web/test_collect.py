@@ -403,6 +403,13 @@ def test_identify_moves_the_visitor_to_the_persons_card_for_the_events_after_it(
     assert visitor.contact_id == ann.pk and visitor.identified_by == "form"
     later = Event.objects.get(key=f"web:{UID}:e_page_0002")
     assert later.contact_id == ann.pk
+    # A form answered is a fact journeys wait for (the welcome form, the cart's question).
+    submitted = Event.objects.get(contact=ann, type="form_submitted")
+    assert submitted.data == {"form": "newsletter", "fields": {"first_name": "Ann"}, "visitor": UID}
+
+    # The same beacon again: nothing twice.
+    post(client, site.key, body(page("e_page_0001"), identify, page("e_page_0002")))
+    assert Event.objects.filter(contact=ann, type="form_submitted").count() == 1
 
 
 def test_link_message_and_push_events_are_handed_over_in_order(
@@ -938,3 +945,39 @@ def test_event_keys_stay_unique_when_the_ids_are_as_long_as_allowed() -> None:
     assert collect.event_key(uid, one) != collect.event_key(uid, two)
     assert collect.event_key(uid, one).startswith(f"web:{uid}:")
     assert collect.event_key(UID, "e_page_0001") == f"web:{UID}:e_page_0001"
+
+
+def test_a_captured_form_answers_the_welcome_journeys_form(
+    client: Client,
+    site: Site,
+    clock: FrozenClock,
+    smtp: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The welcome journey waits for the interests form; the storefront's captured form is it."""
+    from saleor_journeys.journeys import builtin, versions
+    from saleor_journeys.journeys.models import Run
+    from saleor_journeys.runtime import runs
+
+    ann = Contact.objects.create(installation=site.installation, email="ann@example.com")
+    journey = versions.create(site.installation, builtin.load("welcome"), actor="tests")
+    versions.publish(journey, actor="tests")
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.enroll(journey, ann, now=NOW)
+    assert Run.objects.get().node == "wait-for-form"
+
+    form = {
+        "id": "e_form_00001",
+        "type": "identify",
+        "age": 0,
+        "email": "ann@example.com",
+        "props": {"interests": "dogs"},
+        "form": "welcome-interests",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, site.key, body(form)).status_code == 200
+
+    run = Run.objects.get()
+    assert run.node == "before-video"  # the answered branch, not the reminder
+    ann.refresh_from_db()
+    assert ann.properties["welcome_form"] == "answered"
