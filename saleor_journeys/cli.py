@@ -1,6 +1,6 @@
 """The ``saleor-journeys`` command: Django's management commands on the bundled project.
 
-``serve``, ``worker``, ``beat``, ``createapikey`` and ``replay`` are the app's own; ``migrate``,
+``serve``, ``worker``, ``beat``, ``createapikey``, ``replay``, ``demo``: the app's own; ``migrate``,
 ``check`` and the rest are Django's.
 """
 
