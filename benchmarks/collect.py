@@ -12,13 +12,10 @@ See benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import http.client
-import itertools
 import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,51 +143,8 @@ def make_bodies(label: str, count: int, visitors: int) -> list[bytes]:
 
 
 def fire(port: int, path: str, bodies: list[bytes], concurrency: int) -> ingest.Result:
-    """POST every body once over ``concurrency`` keep-alive connections."""
-    result = ingest.Result()
-    lock = threading.Lock()
-    counter = itertools.count()
-    start_gate = threading.Barrier(concurrency + 1)
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        ok, failures, samples, latencies = 0, {}, [], []
-        start_gate.wait()
-        while (i := next(counter)) < len(bodies):
-            began = time.perf_counter()
-            try:
-                conn.request("POST", path, body=bodies[i], headers=HEADERS)
-                response = conn.getresponse()
-                data = response.read()
-                status: int | str = response.status
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                status, data = type(exc).__name__, b""
-            latencies.append(time.perf_counter() - began)
-            if status == 200:
-                ok += 1
-            else:
-                failures[str(status)] = failures.get(str(status), 0) + 1
-                if len(samples) < 3:
-                    samples.append(f"{status}: {data[:200]!r}")
-        conn.close()
-        with lock:
-            result.ok += ok
-            for k, v in failures.items():
-                result.failures[k] = result.failures.get(k, 0) + v
-            result.samples.extend(samples)
-            result.latencies.extend(latencies)
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    start_gate.wait()
-    began, began_cpu = time.perf_counter(), time.process_time()
-    for t in threads:
-        t.join()
-    result.elapsed = time.perf_counter() - began
-    result.client_cpu = time.process_time() - began_cpu
-    return result
+    """POST every body once over ``concurrency`` keep-alive connections; only 200 counts."""
+    return ingest.post_all(port, [(path, body, HEADERS) for body in bodies], concurrency, {200})
 
 
 @dataclass

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -362,6 +363,17 @@ class Result:
 
 def fire(port: int, deliveries: list[Delivery], concurrency: int) -> Result:
     """Send every delivery once over ``concurrency`` keep-alive connections."""
+    return post_all(port, [(PATH, d.body, d.headers) for d in deliveries], concurrency)
+
+
+def post_all(
+    port: int,
+    requests: list[tuple[str, bytes, dict[str, str]]],
+    concurrency: int,
+    accepted: Container[int] = range(200, 300),
+) -> Result:
+    """POST every ``(path, body, headers)`` once over ``concurrency`` keep-alive connections;
+    an answer whose status is in ``accepted`` counts as ok."""
     result = Result()
     lock = threading.Lock()
     counter = itertools.count()
@@ -371,19 +383,19 @@ def fire(port: int, deliveries: list[Delivery], concurrency: int) -> Result:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         ok, failures, samples, latencies = 0, {}, [], []
         start_gate.wait()
-        while (i := next(counter)) < len(deliveries):
-            d = deliveries[i]
+        while (i := next(counter)) < len(requests):
+            path, body, headers = requests[i]
             began = time.perf_counter()
             try:
-                conn.request("POST", PATH, body=d.body, headers=d.headers)
+                conn.request("POST", path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
-                status = response.status
+                status: int | str = response.status
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 status, data = type(exc).__name__, b""
             latencies.append(time.perf_counter() - began)
-            if isinstance(status, int) and 200 <= status < 300:
+            if isinstance(status, int) and status in accepted:
                 ok += 1
             else:
                 failures[str(status)] = failures.get(str(status), 0) + 1

@@ -93,35 +93,8 @@ class PageItemType(graphene.ObjectType):
     class Meta:
         name = "PageItem"
         description = "A product, variant or category a storefront page was about."
-
-    @staticmethod
-    def _field(root: dict[str, Any], name: str) -> str | None:
-        value = root.get(name)
-        return None if value is None else str(value)
-
-    @staticmethod
-    def resolve_id(root: dict[str, Any], info: graphene.ResolveInfo) -> str:
-        return str(root.get("id"))
-
-    @staticmethod
-    def resolve_name(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
-        return PageItemType._field(root, "name")
-
-    @staticmethod
-    def resolve_image(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
-        return PageItemType._field(root, "image")
-
-    @staticmethod
-    def resolve_url(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
-        return PageItemType._field(root, "url")
-
-    @staticmethod
-    def resolve_price(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
-        return PageItemType._field(root, "price")
-
-    @staticmethod
-    def resolve_currency(root: dict[str, Any], info: graphene.ResolveInfo) -> str | None:
-        return PageItemType._field(root, "currency")
+        # Its fields are read from the stored page-view dict by graphene's default resolver;
+        # String serialises a numeric price as text.
 
 
 class PageViewType(graphene.ObjectType):
