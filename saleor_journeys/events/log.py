@@ -7,6 +7,7 @@ from typing import Any
 
 from saleor_journeys.contacts import score
 from saleor_journeys.contacts.models import Contact
+from saleor_journeys.core import rows
 from saleor_journeys.events.models import Event
 from saleor_journeys.runtime.context import IngestContext
 
@@ -26,10 +27,10 @@ def record(
 ) -> Event:
     """Log one event under its idempotency key; a repeat is a no-op. A new event reaches the
     journeys in the same transaction (``hand_to_journeys=False``: the caller does it later)."""
-    event, created = Event.objects.get_or_create(
-        installation_id=installation_id,
-        key=key[:128],
-        defaults={
+    event, created = rows.create_or_get(
+        Event,
+        {"installation_id": installation_id, "key": key[:128]},
+        {
             "contact": contact,
             "type": type,
             "source": source,
@@ -39,9 +40,11 @@ def record(
             **fields,
         },
     )
-    if created and contact is not None:
+    if not created:
+        return event
+    if contact is not None:
         score.add(contact, score.weight(type), received_at)
-    if created and hand_to_journeys:
+    if hand_to_journeys:
         # Journeys hear of it in the same transaction: an event is never half-delivered to them.
         from saleor_journeys.runtime.runs import on_event
 

@@ -3,8 +3,10 @@ steps produced (a voucher), links. Never model instances (see ``sandbox``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from saleor_journeys import conf
@@ -87,6 +89,27 @@ def _voucher(run_context: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+class Later:
+    """A context value read on first use, once: Django's templates call a callable they meet,
+    so a template that never mentions the cart costs no query for it. Templates only ever see
+    what it returns (plain data)."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._done = False
+        self._value: Any = None
+
+    def __call__(self) -> Any:
+        if not self._done:
+            self._value, self._done = self._load(), True
+        return self._value
+
+
+def resolve(value: Any) -> Any:
+    """A context value as a template would see it (a ``Later`` read)."""
+    return value() if isinstance(value, Later) else value
+
+
 def build(
     contact: Contact,
     *,
@@ -95,15 +118,15 @@ def build(
     trigger_key: str = "",
     links: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    checkout = _checkout(contact, trigger_key, language)
-    shop_links = {**conf.get("LINKS"), **(links or {})}
-    if checkout and "checkout" in shop_links:
-        shop_links["checkout"] = shop_links["checkout"].replace("{checkout}", checkout["token"])
+    checkout = Later(partial(_checkout, contact, trigger_key, language))
+    shop_links: dict[str, Any] = {**conf.get("LINKS"), **(links or {})}
+    if "checkout" in shop_links:
+        shop_links["checkout"] = Later(partial(_checkout_link, shop_links["checkout"], checkout))
     return {
         "contact": _card(contact, language),
         "shop": _shop(contact),
         "checkout": checkout,
-        "order": _order(contact, language),
+        "order": Later(partial(_order, contact, language)),
         "voucher": _voucher(run_context or {}),
         # What a web-activity trigger knew: the product looked at and its page.
         "product": (run_context or {}).get("product"),
@@ -112,6 +135,11 @@ def build(
         "unsubscribe_url": (links or {}).get("unsubscribe", ""),
         "preferences_url": (links or {}).get("preferences", ""),
     }
+
+
+def _checkout_link(link: str, checkout: Later) -> str:
+    cart = checkout()
+    return link.replace("{checkout}", cart["token"]) if cart else link
 
 
 def build_sample(contact: Contact, *, language: str) -> dict[str, Any]:

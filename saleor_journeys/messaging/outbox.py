@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 from saleor_journeys import conf
-from saleor_journeys.core import clock
+from saleor_journeys.core import clock, rows
 from saleor_journeys.journeys.models import RunAction
 from saleor_journeys.journeys.steps.base import ActionFailed, Deferred
 from saleor_journeys.messaging import channels, context, policy
@@ -63,9 +63,10 @@ def deliver(action: RunAction) -> dict[str, Any]:
     channel = channels.get(params["channel"])
     if channel is None:
         raise ActionFailed(f"there is no {params['channel']} channel", retry=False)
-    message, _ = Message.objects.get_or_create(
-        key=action.key,
-        defaults={
+    message, _ = rows.create_or_get(
+        Message,
+        {"key": action.key},
+        {
             "installation_id": run.installation_id,
             "contact": contact,
             "run": run,

@@ -73,7 +73,7 @@ def render(message: Message, contact: Contact, channel: Channel) -> Rendered:
         data = context.build(contact, language=message.language)
     else:
         data = context.build_sample(contact, language=message.language)
-    if data.get("checkout") is None:
+    if context.resolve(data.get("checkout")) is None:
         data["checkout"] = SAMPLE_CART
     if data.get("voucher") is None:
         data["voucher"] = {

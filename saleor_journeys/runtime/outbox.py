@@ -15,8 +15,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
 from saleor_journeys import conf
 from saleor_journeys.core import clock
@@ -36,20 +35,20 @@ def perform_run(run_id: int) -> int:
     """Perform the run's pending actions that are due, in order; returns how many succeeded.
     Stops at the first one that must wait (a retry later, or another worker on it)."""
     done = 0
-    while True:
-        now = clock.now()
-        first = (
-            RunAction.objects.filter(run_id=run_id, status=ActionStatus.PENDING)
-            .order_by("pk")
-            .values_list("pk", "next_attempt_at")
-            .first()
-        )
-        if first is None or (first[1] is not None and first[1] > now):
+    pending = (
+        RunAction.objects.filter(run_id=run_id, status=ActionStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", "next_attempt_at")
+    )
+    # The list as it is now: an action a later step adds comes with its own task.
+    for action_id, next_attempt_at in pending:
+        if next_attempt_at is not None and next_attempt_at > clock.now():
             return done  # the next one waits (a retry, a lease, quiet hours): so do the rest
-        outcome = perform(first[0])
+        outcome = perform(action_id)
         if outcome != ActionStatus.DONE and outcome != ActionStatus.FAILED:
             return done
         done += outcome == ActionStatus.DONE
+    return done
 
 
 # How long a claimed action is left to the worker that claimed it; after that (the worker
@@ -64,21 +63,19 @@ def perform(action_id: int) -> str | None:
     transaction, and its outcome recorded in another: an effect may commit its own progress
     (a message marked as being handed over) before it calls the outside world."""
     now = clock.now()
-    with transaction.atomic():
-        claimed = (
-            RunAction.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk=action_id, status=ActionStatus.PENDING)
-            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-            .first()
-        )
-        if claimed is None:
-            return None
-        claimed.attempts += 1
-        claimed.next_attempt_at = now + LEASE
-        claimed.save(update_fields=["attempts", "next_attempt_at"])
+    # Claimed by one conditional update: of two workers, the second finds the lease taken.
+    claimed = (
+        RunAction.objects.filter(pk=action_id, status=ActionStatus.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    )
+    if not claimed:
+        return None
     action = RunAction.objects.select_related(
-        "run__contact__installation", "run__installation", "run__journey"
+        "run__contact", "run__installation", "run__journey"
     ).get(pk=action_id)
+    # The contact's shop is the run's: the same row, without a second join to read it.
+    action.run.contact.installation = action.run.installation
     try:
         action.result = steps.module(action.kind).perform(action)
     except Deferred as exc:

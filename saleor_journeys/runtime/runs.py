@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Count, OuterRef, Subquery, Sum
 
 from saleor_journeys import conf
 from saleor_journeys.commerce.models import Checkout, Order
@@ -44,6 +44,7 @@ from saleor_journeys.journeys.models import (
     RunStatus,
     RunStep,
 )
+from saleor_journeys.journeys.steps.wait_for_event import WaitForEventNode
 from saleor_journeys.journeys.versions import current_version
 from saleor_journeys.messaging.models import Consent, ConsentStatus
 from saleor_journeys.runtime import outbox
@@ -72,38 +73,81 @@ def facts_for(run: Run, now: datetime) -> Facts:
         run.contact,
         now,
         since=min(run.entered_at, now) - EVENT_HORIZON,
-        trigger_holds=trigger_holds(run),
+        trigger_holds=partial(trigger_holds, run),
     )
+
+
+class StoredFacts(Facts):
+    """Facts about a stored contact. The card's own fields are read at once; what needs a
+    query (orders, events, consents, whether the trigger still holds) is read on first use and
+    kept: most steps (a send, a wait) look at none of it."""
+
+    _stored: tuple[Contact, datetime, Callable[[], bool]]
+
+    def __init__(
+        self, contact: Contact, now: datetime, since: datetime, holds: Callable[[], bool]
+    ) -> None:
+        # Not the dataclass __init__: it would store defaults over the lazy fields below.
+        fields = {
+            "contact": {
+                "email": contact.email,
+                "first_name": contact.first_name,
+                "last_name": contact.last_name,
+                "country": contact.country,
+                "city": contact.city,
+                "language_code": contact.language_code,
+                "score": score.value(contact, now),
+                "properties": contact.properties,
+            },
+            "tags": frozenset(contact.tags),
+            "time_zone": contact.time_zone or "UTC",
+        }
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_stored", (contact, since, holds))
+
+    @cached_property
+    def _orders(self) -> tuple[int, Decimal]:
+        contact = self._stored[0]
+        orders = Order.objects.filter(contact=contact).exclude(status__in=VOID_ORDER_STATUSES)
+        row = orders.aggregate(count=Count("pk"), total=Sum("total"))
+        return row["count"], row["total"] or Decimal(0)
+
+    @cached_property
+    def order_count(self) -> int:
+        return self._orders[0]
+
+    @cached_property
+    def order_total(self) -> Decimal:
+        return self._orders[1]
+
+    @cached_property
+    def consents(self) -> frozenset[str]:
+        contact = self._stored[0]
+        subscribed = Consent.objects.filter(contact=contact, status=ConsentStatus.SUBSCRIBED)
+        return frozenset(subscribed.values_list("channel", flat=True))
+
+    @cached_property
+    def events(self) -> tuple[EventFact, ...]:
+        contact, since, _ = self._stored
+        events = Event.objects.filter(contact=contact, occurred_at__gte=since)
+        return tuple(event_fact(e) for e in events.order_by("occurred_at")[:500])
+
+    @cached_property
+    def trigger_holds(self) -> bool:
+        return self._stored[2]()
 
 
 def contact_facts(
-    contact: Contact, now: datetime, *, since: datetime, trigger_holds: bool = True
+    contact: Contact,
+    now: datetime,
+    *,
+    since: datetime,
+    trigger_holds: Callable[[], bool] = lambda: True,
 ) -> Facts:
     """What conditions may know about the contact now (journey steps, on-site rules); events
     from ``since`` on."""
-    orders = Order.objects.filter(contact=contact).exclude(status__in=VOID_ORDER_STATUSES)
-    totals = orders.aggregate(total=Sum("total"))
-    events = Event.objects.filter(contact=contact, occurred_at__gte=since).order_by("occurred_at")
-    consents = Consent.objects.filter(contact=contact, status=ConsentStatus.SUBSCRIBED)
-    return Facts(
-        contact={
-            "email": contact.email,
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "country": contact.country,
-            "city": contact.city,
-            "language_code": contact.language_code,
-            "score": score.value(contact, now),
-            "properties": contact.properties,
-        },
-        tags=frozenset(contact.tags),
-        consents=frozenset(consents.values_list("channel", flat=True)),
-        order_count=orders.count(),
-        order_total=totals["total"] or Decimal(0),
-        events=tuple(event_fact(e) for e in events[:500]),
-        time_zone=contact.time_zone or "UTC",
-        trigger_holds=trigger_holds,
-    )
+    return StoredFacts(contact, now, since, trigger_holds)
 
 
 def trigger_holds(run: Run) -> bool:
@@ -196,10 +240,13 @@ def on_event(event: Event) -> None:
         .order_by("pk")
     )
     for run in live:
+        definition = _definition(run.version_id)
+        if not _listens(definition, run, event.type):
+            continue
         run.inbox = [*run.inbox, event.pk]
         run.wake_at = now
         run.save(update_fields=["inbox", "wake_at"])
-        if any(goal.event == event.type for goal in _definition(run.version_id).settings.goals):
+        if any(goal.event == event.type for goal in definition.settings.goals):
             # A goal ends the run the moment it arrives, before any send that is due.
             advance(run.pk)
         else:
@@ -220,29 +267,38 @@ def on_event(event: Event) -> None:
             enroll(journey, contact, now=now, trigger_key=firing.key, context=firing.context)
 
 
+def _listens(definition: d.Definition, run: Run, event_type: str) -> bool:
+    """Whether an event of this type can change the run: a goal of its journey, the event its
+    wait is for, or any event for a run about to step (the step it is at is offered it). A run
+    waiting for time alone is not woken for nothing."""
+    if any(goal.event == event_type for goal in definition.settings.goals):
+        return True
+    if run.status != RunStatus.WAITING:
+        return True
+    node = definition.node(run.node)
+    return isinstance(node, WaitForEventNode) and node.event == event_type
+
+
 def _live_triggers(
     kind: type | None = None, *, journey_id: int | None = None, installation_id: int | None = None
 ) -> Iterator[tuple[Journey, JourneyVersion, d.Trigger]]:
     """The active journeys (of one shop, or one journey) with their current version's trigger,
     only those of ``kind`` when given."""
-    journeys = Journey.objects.filter(status=JourneyStatus.ACTIVE)
+    live = JourneyVersion.objects.filter(journey__status=JourneyStatus.ACTIVE)
     if journey_id is not None:
-        journeys = journeys.filter(pk=journey_id)
+        live = live.filter(journey_id=journey_id)
     if installation_id is not None:
-        journeys = journeys.filter(installation_id=installation_id)
-    # Two queries however many journeys are live (this runs for every event): the journeys with
-    # their newest version's id, then those versions without their (cached) definitions.
-    newest = JourneyVersion.objects.filter(journey=OuterRef("pk")).order_by("-number")
-    live = list(journeys.annotate(version_id=Subquery(newest.values("pk")[:1])))
-    ids = [journey.version_id for journey in live if journey.version_id is not None]
-    versions = JourneyVersion.objects.defer("definition").in_bulk(ids)
-    for journey in live:
-        version = versions.get(journey.version_id)
-        if version is None:
-            continue
+        live = live.filter(journey__installation_id=installation_id)
+    # One query however many journeys are live (this runs for every event): each active
+    # journey's newest version, with its journey, without the (cached) definition.
+    newest = JourneyVersion.objects.filter(journey=OuterRef("journey")).order_by("-number")
+    live = live.filter(pk=Subquery(newest.values("pk")[:1]))
+    for version in (
+        live.select_related("journey").defer("definition", "journey__draft").order_by("journey_id")
+    ):
         trigger = _definition(version.pk).trigger
         if kind is None or isinstance(trigger, kind):
-            yield journey, version, trigger
+            yield version.journey, version, trigger
 
 
 def _triggered(trigger: d.Trigger, fact: EventFact, now: datetime) -> bool:
@@ -261,7 +317,7 @@ def advance(run_id: int) -> int:
     with transaction.atomic():
         run = (
             Run.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("contact", "version")
+            .select_related("contact")
             # A paused (or archived) journey holds its runs where they are until it resumes.
             .filter(pk=run_id, status__in=LIVE_STATUSES, journey__status=JourneyStatus.ACTIVE)
             .first()
@@ -279,9 +335,14 @@ def advance(run_id: int) -> int:
             wake_at=run.timer_at,
             context=run.context,
         )
-        inbox = list(Event.objects.filter(pk__in=run.inbox).order_by("occurred_at", "pk"))
+        inbox = (
+            list(Event.objects.filter(pk__in=run.inbox).order_by("occurred_at", "pk"))
+            if run.inbox
+            else []
+        )
         taken = 0
         new_events: list[Event] = []
+        taken_steps: list[RunStep] = []
         facts: Facts | None = None
         for offered in [*inbox, None]:
             event = event_fact(offered) if offered is not None else None
@@ -292,7 +353,9 @@ def advance(run_id: int) -> int:
                 event = None  # an event is offered once
                 if result.outcome == "idle":
                     break
-                _record(run, result.state.steps, result.node, result.outcome, result.reason, now)
+                taken_steps.append(
+                    _step(run, result.state.steps, result.node, result.outcome, result.reason, now)
+                )
                 state = result.state
                 for action in result.actions:
                     context, tags = _act(run, state.steps, action, now)
@@ -304,6 +367,7 @@ def advance(run_id: int) -> int:
                 taken += 1
                 if state.status == "waiting":
                     break
+        RunStep.objects.bulk_create(taken_steps)  # one statement for the steps of this call
         _save(run, state, now)
         for new_event in new_events:
             on_event(new_event)  # after the save: the event may reach this very run too
@@ -316,10 +380,10 @@ def advance(run_id: int) -> int:
     return taken
 
 
-def _record(
+def _step(
     run: Run, number: int, node: str | None, outcome: str, reason: str, now: datetime
-) -> None:
-    RunStep.objects.create(
+) -> RunStep:
+    return RunStep(
         run=run,
         number=number,
         node=node or "",
@@ -327,6 +391,12 @@ def _record(
         at=now,
         detail={"reason": reason} if reason else {},
     )
+
+
+def _record(
+    run: Run, number: int, node: str | None, outcome: str, reason: str, now: datetime
+) -> None:
+    _step(run, number, node, outcome, reason, now).save(force_insert=True)
 
 
 def _act(run: Run, number: int, action: Action, now: datetime) -> tuple[dict[str, Any], list[str]]:

@@ -39,7 +39,9 @@ def purge(now: datetime | None = None, *, limit: int = PURGE_BATCH) -> Purged:
             .order_by()
             .values_list("pk", flat=True)[:limit]
         )
-        events = Event.objects.filter(pk__in=list(old)).delete()[0]
+        ids = list(old)
+        # Deleting cascades through every related table: not for nothing.
+        events = Event.objects.filter(pk__in=ids).delete()[0] if ids else 0
     with transaction.atomic():
         empty = (
             Contact.objects.select_for_update(skip_locked=True)
@@ -54,7 +56,8 @@ def purge(now: datetime | None = None, *, limit: int = PURGE_BATCH) -> Purged:
             .values_list("pk", flat=True)[:limit]
         )
         ids = list(empty)
-        Contact.objects.filter(pk__in=ids).delete()
+        if ids:
+            Contact.objects.filter(pk__in=ids).delete()
     return Purged(events=events, contacts=len(ids))
 
 

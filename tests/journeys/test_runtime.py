@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core.clock import FrozenClock
+from saleor_journeys.events import log
 from saleor_journeys.journeys import files, versions
 from saleor_journeys.journeys.models import Journey, Run, RunAction, RunStatus, RunStep
 from saleor_journeys.runtime import runs
@@ -269,3 +272,83 @@ def test_claimed_runs_are_not_handed_out_again_until_their_lease_ends(
         assert runs.claim_due(10) == []
         clock.advance(timedelta(minutes=2))  # the 15-minute lease is over: a lost task's runs
         assert sorted(runs.claim_due(10)) == sorted(first + second)
+
+
+WAIT_FOR_FORM = {
+    "name": "Waits for a form",
+    "trigger": {"type": "event", "event": "customer_created"},
+    "start": "hello",
+    "nodes": [
+        {"id": "hello", "type": "send", "channel": "email", "template": "welcome", "next": "ask"},
+        {
+            "id": "ask",
+            "type": "wait_for_event",
+            "event": "form_submitted",
+            "timeout": "3d",
+            "next": "thanks",
+            "timeout_next": "reminder",
+        },
+        {"id": "thanks", "type": "send", "channel": "email", "template": "thanks"},
+        {"id": "reminder", "type": "send", "channel": "email", "template": "reminder"},
+    ],
+}
+
+
+def _event(contact: Contact, type: str, at: datetime, key: str) -> None:
+    log.record(
+        installation_id=contact.installation_id,
+        contact=contact,
+        type=type,
+        source="tests",
+        key=key,
+        occurred_at=at,
+        received_at=at,
+        data={},
+    )
+
+
+def test_only_events_a_run_can_use_wake_it(
+    recorded_installation: Installation, send_recorded: SendRecorded
+) -> None:
+    """A run waiting for a form is not stepped for a page view; the form ends its wait."""
+    journey = published(recorded_installation, WAIT_FOR_FORM)
+    signup = deliveries.scenario("storefront_signup_jane")
+    created_at = datetime.fromisoformat(json.loads(signup[1]["body"])["issuedAt"])
+    with FrozenClock(created_at + timedelta(minutes=1)) as clock:
+        for delivery in signup:
+            send_recorded(delivery)
+        runs.sweep()
+        run = Run.objects.get(journey=journey)
+        assert (run.status, run.node) == (RunStatus.WAITING, "ask")
+        timer = run.wake_at
+
+        clock.advance(timedelta(hours=1))
+        _event(run.contact, "page_viewed", clock.at, "tests:view")
+        run.refresh_from_db()
+        assert (run.inbox, run.wake_at) == ([], timer)
+        assert runs.sweep() == 0
+
+        _event(run.contact, "form_submitted", clock.at, "tests:form")
+        run.refresh_from_db()
+        assert len(run.inbox) == 1 and run.wake_at == clock.at
+        runs.sweep()
+
+    assert sent(journey) == ["welcome", "thanks"]
+
+
+def test_facts_are_read_from_the_database_only_when_a_step_asks(
+    recorded_installation: Installation, send_recorded: SendRecorded
+) -> None:
+    send_recorded(deliveries.scenario("storefront_signup_jane")[1])
+    contact = Contact.objects.get(email="jane.doe@example.org")
+    now = datetime.now().astimezone()
+    _event(contact, "page_viewed", now, "tests:seen")
+
+    with CaptureQueriesContext(connection) as built:
+        facts = runs.contact_facts(contact, now, since=now - timedelta(days=1))
+    with CaptureQueriesContext(connection) as read:
+        assert [e.type for e in facts.events][-1] == "page_viewed"
+        assert (facts.order_count, facts.order_total) == (0, 0)
+        assert facts.events == facts.events and facts.order_count == 0
+    assert len(built) == 0
+    assert len(read) == 2  # the events once, the orders (count and total) once

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core.clock import FrozenClock
@@ -342,6 +344,32 @@ def test_templates_cannot_reach_settings_or_tags_outside_the_sandbox(
         == ""
     )
     assert sandbox.render("{{ x }}", {"x": "<script>"}, html=True) == "&lt;script&gt;"
+
+
+def test_the_cart_is_read_for_a_template_that_shows_it_and_only_once(
+    recorded_installation: Installation, send_recorded: SendRecorded
+) -> None:
+    from saleor_journeys.messaging import context, sandbox
+
+    delivery = deliveries.recorded("checkout_updated")
+    send_recorded(delivery)
+    contact = Contact.objects.get(email=json.loads(delivery["body"])["checkout"]["email"])
+    data = context.build(contact, language="en")
+    with CaptureQueriesContext(connection) as none_read:
+        assert sandbox.render("Hello {{ contact.email }}", data, html=False).startswith("Hello")
+    with CaptureQueriesContext(connection) as cart_read:
+        shown = sandbox.render(
+            "{{ checkout.quantity }} {% for l in checkout.lines %}{{ l.name }};{% endfor %} "
+            "{{ links.checkout }}",
+            data,
+            html=False,
+        )
+    token = json.loads(delivery["body"])["checkout"]["token"]
+    assert shown.startswith(f"{contact.checkouts.get().quantity} ")
+    assert shown.endswith(f"token={token}")
+    assert len(none_read) == 0
+    assert len(cart_read) == 2  # the checkout, its lines; not again for the link
+    assert context.resolve(data["checkout"])["token"] == token
 
 
 def test_an_sms_template_previews_as_text_with_its_segments(installation: Installation) -> None:
