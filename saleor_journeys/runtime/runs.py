@@ -91,6 +91,7 @@ class StoredFacts(Facts):
         fields = {
             "contact": {
                 "email": contact.email,
+                "phone": contact.phone.strip() or None,
                 "first_name": contact.first_name,
                 "last_name": contact.last_name,
                 "country": contact.country,

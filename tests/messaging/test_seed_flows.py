@@ -13,6 +13,7 @@ import pytest
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core.clock import FrozenClock
 from saleor_journeys.journeys import builtin, versions
+from saleor_journeys.journeys.models import RunStep
 from saleor_journeys.messaging import sms
 from saleor_journeys.messaging.consent import set_consent
 from saleor_journeys.messaging.models import ConsentStatus, Message, MessageStatus
@@ -112,6 +113,8 @@ def test_the_welcome_flow_in_spanish_and_english_by_email_and_sms(
     sms_message = Message.objects.get(channel="sms", contact__email="maria.nunez@example.org")
     assert sms_message.status == MessageStatus.SENT
     assert sms_message.sent_at is not None and sms_message.sent_at.strftime("%a %H") == "Thu 09"
-    # Jane left no phone number: that message failed with the reason, and her flow went on.
-    skipped = Message.objects.get(channel="sms", contact__email="jane.doe@example.org")
-    assert skipped.status == MessageStatus.FAILED and "phone" in skipped.error, skipped.error
+    # Jane left no phone number and gave no SMS consent: the journey sends her no SMS at all
+    # (not a failed one), and her flow went on.
+    assert not Message.objects.filter(channel="sms", contact__email="jane.doe@example.org")
+    can_text = RunStep.objects.get(run__contact__email="jane.doe@example.org", node="can-text")
+    assert can_text.detail == {"reason": "false"}
