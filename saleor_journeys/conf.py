@@ -75,6 +75,13 @@ class JourneysSettings(TypedDict):
     """Seconds between two sweeps for journey runs that are due (a wait ended). The longest a
     due step can be late when its timed task is lost."""
 
+    IN_PROCESS_BEAT: bool
+    """Without a broker (the embedded default, or no ``CELERY_BROKER_URL``) there is no beat:
+    when true, a thread of each ``serve`` worker does the beat's periodic work on its schedule
+    (deliveries, due runs and side effects, abandoned checkouts, date properties, the anonymous
+    purge). When false it only retries failed deliveries, and waits never end: for a database
+    whose clock must stand still, like the demo's."""
+
     RUN_SWEEP_BATCH: int
     """Runs the sweeper claims per transaction; it claims batch after batch (for most of a
     ``RUN_SWEEP_INTERVAL``) while runs are due, and hands them to the workers."""
@@ -226,6 +233,7 @@ DEFAULTS: JourneysSettings = {
     "DELIVERY_RETRY_DELAY": 30,
     "SWEEP_INTERVAL": 30,
     "RUN_SWEEP_INTERVAL": 10,
+    "IN_PROCESS_BEAT": True,
     "RUN_SWEEP_BATCH": 2000,
     "RUN_CLAIM_LEASE": 900,
     "SWEEP_GRACE": 15,
