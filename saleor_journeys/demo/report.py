@@ -13,38 +13,90 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from saleor_journeys.commerce.models import Order
 from saleor_journeys.contacts.card import Timeline
 from saleor_journeys.contacts.models import Contact
-from saleor_journeys.demo.run import Result
+from saleor_journeys.demo.run import Email, Result
+from saleor_journeys.events.models import Event
 from saleor_journeys.journeys.models import LIVE_STATUSES, Journey, Run, RunStatus
 from saleor_journeys.journeys.stats import journey_counts, node_counts
 from saleor_journeys.journeys.versions import current_version
 from saleor_journeys.messaging.models import Message
 
 SENT = ("sent", "delivered")
+# Properties the Saleor mirror keeps on the card, not what the shop learnt from its customers.
+SALEOR_PROPERTIES = ("is_active", "is_confirmed", "date_joined", "metadata")
 CHANNELS = ("email", "sms", "web")
 
 
-def _revenue(journey: Journey) -> Decimal:
-    """Orders a contact placed while in the journey, in runs that ended as a conversion."""
-    total = Decimal(0)
+# Orders that never brought money in, whatever the journey.
+NOT_SALES = ("CANCELED", "EXPIRED", "DRAFT", "UNCONFIRMED")
+
+
+def _trigger_order(run: Run) -> str | None:
+    """The number of the order that started ``run``, if an order event did (post-purchase's
+    ``order_fully_paid``); None for a run started by a checkout, a sign-up or a page view."""
+    kind, _, pk = run.trigger_key.partition(":")
+    if kind != "event" or not pk.isdigit():
+        return None
+    data = Event.objects.filter(pk=int(pk)).values_list("data", flat=True).first() or {}
+    number = data.get("order_number") if isinstance(data, dict) else None
+    return str(number) if number else None
+
+
+def _revenue(journey: Journey) -> list[dict[str, Any]]:
+    """Attributed revenue: for each run that converted, the orders the contact placed after
+    the run's first message reached them (sent, or shown on the storefront) and up to the
+    run's end, net of refunds. Never the order that started the run (post-purchase is entered
+    on an order: what it earns is the repeat purchases made while it runs), and never an
+    order placed before the journey had said anything (a win-back run waiting out its 90 days
+    "converts" when the customer simply orders again). Runs still waiting, or that ended
+    without converting, earn nothing. An order inside runs of two journeys counts in both.
+    The orders counted, each once per run."""
+    counted: list[dict[str, Any]] = []
     for run in Run.objects.filter(journey=journey, status=RunStatus.CONVERTED):
+        first = (
+            Message.objects.filter(run=run, status__in=SENT, sent_at__isnull=False)
+            .order_by("sent_at")
+            .values_list("sent_at", flat=True)
+            .first()
+        )
+        if first is None or run.finished_at is None:
+            continue
         placed = Order.objects.filter(
             contact_id=run.contact_id,
-            created_at__gte=run.entered_at,
-            created_at__lte=run.finished_at or run.entered_at,
-        ).exclude(status__in=("CANCELED", "EXPIRED", "DRAFT", "UNCONFIRMED"))
-        total += placed.aggregate(total=Sum("total"))["total"] or Decimal(0)
-    return total
+            created_at__gte=max(first, run.entered_at),
+            created_at__lte=run.finished_at,
+        ).exclude(status__in=NOT_SALES)
+        trigger = _trigger_order(run)
+        if trigger is not None:
+            placed = placed.exclude(number=trigger)
+        for order in placed.select_related("contact").order_by("created_at", "pk"):
+            counted.append(
+                {
+                    "order": order.number,
+                    "email": order.contact.email if order.contact else order.email,
+                    "at": order.created_at.isoformat() if order.created_at else "",
+                    "amount": f"{order.total - order.total_refunded:.2f}",
+                    "run_entered": run.entered_at.isoformat(),
+                }
+            )
+    return counted
+
+
+def _nodes(journey: Journey) -> dict[str, int]:
+    """Runs that reached each node of the published version: which branches were taken."""
+    version = current_version(journey)
+    return {n.node: n.entered for n in node_counts(version)} if version else {}
 
 
 def journey_rows(result: Result) -> list[dict[str, Any]]:
     rows = []
     for journey in Journey.objects.filter(installation=result.installation).order_by("pk"):
         counts = journey_counts(journey)
+        earned = _revenue(journey)
         sent = dict(
             Message.objects.filter(run__journey=journey, status__in=SENT)
             .values_list("channel")
@@ -59,7 +111,9 @@ def journey_rows(result: Result) -> list[dict[str, Any]]:
                 "converted": counts.converted,
                 "exited": counts.exited,
                 "messages": {channel: sent.get(channel, 0) for channel in CHANNELS},
-                "revenue": f"{_revenue(journey):.2f}",
+                "revenue": f"{sum((Decimal(o['amount']) for o in earned), Decimal(0)):.2f}",
+                "revenue_orders": earned,
+                "nodes": _nodes(journey),
             }
         )
     return rows
@@ -99,12 +153,24 @@ def summary_text(result: Result, rows: list[dict[str, Any]]) -> str:
                 f"${row['revenue']}",
             )
         )
+    lines += [
+        "",
+        "revenue: orders placed in runs that converted, after the run's first message and up to",
+        "its end, net of refunds; never the order that started the run (post-purchase: repeat",
+        "purchases only). An order can count for more than one journey.",
+    ]
     tally = result.tally
     webhooks = sum(tally.webhooks.values())
     kinds = Counter(
         Contact.objects.filter(installation=result.installation, erased_at=None).values_list(
             "kind", flat=True
         )
+    )
+    forms = Counter(
+        str(data.get("form", ""))
+        for data in Event.objects.filter(
+            installation_id=result.installation.pk, type="form_submitted"
+        ).values_list("data", flat=True)
     )
     lines += [
         "",
@@ -114,8 +180,10 @@ def summary_text(result: Result, rows: list[dict[str, Any]]) -> str:
         f"Storefront: {tally.page_views} page views, {tally.clicks} email link clicks, "
         f"{tally.identified_by_link} browsers identified by a link, "
         f"{sum(len(v) for v in tally.popups.values())} popups shown",
+        "Forms answered on the storefront: "
+        + (", ".join(f"{n} {f}" for f, n in sorted(forms.items())) or "none"),
         "Contacts: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())),
-        f"Handed over: {len(result.emails)} emails, {len(result.texts.sent)} SMS; "
+        f"Handed over: {len(result.emails)} emails, {len(result.texts)} SMS; "
         f"{result.vouchers} single-use vouchers made in the shop's Saleor",
     ]
     return "\n".join(lines)
@@ -142,9 +210,26 @@ def _customers(result: Result) -> list[dict[str, Any]]:
                 else "",
             }
         )
+    cards = {
+        contact.email: contact
+        for contact in Contact.objects.filter(installation=result.installation, erased_at=None)
+    }
+    forms: dict[int, list[dict[str, Any]]] = {}
+    submitted = Event.objects.filter(
+        installation_id=result.installation.pk, type="form_submitted"
+    ).order_by("occurred_at", "pk")
+    for event in submitted:
+        forms.setdefault(event.contact_id or 0, []).append(
+            {
+                "form": event.data.get("form", ""),
+                "at": event.occurred_at.isoformat(),
+                "fields": event.data.get("fields", {}),
+            }
+        )
     customers = []
     for story in result.stories:
         c = story.customer
+        card = cards.get(c.email)
         customers.append(
             {
                 "number": c.number,
@@ -154,6 +239,11 @@ def _customers(result: Result) -> list[dict[str, Any]]:
                 "messages": by_email.get(c.email, []),
                 "popups": result.tally.popups.get(c.number, []),
                 "bought": result.tally.bought.get(c.number, []),
+                # The storefront forms they answered, and the card as it ends the month.
+                "forms": forms.get(card.pk, []) if card else [],
+                "properties": card.properties if card else {},
+                "tags": card.tags if card else [],
+                "phone": card.phone if card else "",
             }
         )
     return customers
@@ -167,19 +257,26 @@ def write_messages(result: Result, output: Path) -> None:
     emails, texts = output / "emails", output / "sms"
     emails.mkdir(parents=True, exist_ok=True)
     texts.mkdir(parents=True, exist_ok=True)
-    templates = dict(
-        Message.objects.filter(installation=result.installation, channel="email").values_list(
-            "key", "template"
-        )
-    )
-    for number, email in enumerate(result.emails, 1):
-        template = templates.get(email.extra_headers.get("Journeys-Message", ""), "message")
-        stem = str(emails / _safe(f"{number:04d}-{template}-{email.to[0]}"))
-        Path(f"{stem}.eml").write_bytes(email.message().as_bytes())
-        html = next((body for body, kind in email.alternatives if kind == "text/html"), None)
-        if html:
-            Path(f"{stem}.html").write_text(str(html))
-    for number, text in enumerate(result.texts.sent, 1):
+    sent = {
+        key: (template, at)
+        for key, template, at in Message.objects.filter(
+            installation=result.installation, channel="email"
+        ).values_list("key", "template", "sent_at")
+    }
+
+    def order(email: Email) -> tuple[str, str, str]:
+        template, at = sent.get(email.key, ("", None))
+        return (at.isoformat() if at else "", email.to, template)
+
+    # Numbered in the order they were sent, ties by address: the same in any number of
+    # processes (ids differ between them).
+    for number, email in enumerate(sorted(result.emails, key=order), 1):
+        template = sent.get(email.key, ("message", None))[0]
+        stem = str(emails / _safe(f"{number:04d}-{template}-{email.to}"))
+        Path(f"{stem}.eml").write_bytes(email.eml)
+        if email.html:
+            Path(f"{stem}.html").write_text(email.html)
+    for number, text in enumerate(result.texts, 1):
         (texts / _safe(f"{number:04d}-{text.to}.txt")).write_text(
             f"To: {text.to}\nAt: {text.at.isoformat()}\nSid: {text.sid}\n\n{text.body}\n"
         )
@@ -198,7 +295,7 @@ def write(result: Result, output: Path) -> str:
         "clicks": result.tally.clicks,
         "identified_by_link": result.tally.identified_by_link,
         "emails": len(result.emails),
-        "sms": len(result.texts.sent),
+        "sms": len(result.texts),
         "vouchers": result.vouchers,
         "customers": _customers(result),
     }
@@ -244,10 +341,18 @@ def _timeline(contact: Contact, persona: str) -> str:
         f"{escape(e.kind)}</td><td>{escape(e.summary)}</td></tr>"
         for e in entries
     )
+    # What the forms and the journeys wrote on the card (Saleor's own fields left out).
+    known = {k: v for k, v in contact.properties.items() if k not in SALEOR_PROPERTIES}
+    card = ", ".join(f"{k}: {v}" for k, v in sorted(known.items())) or "nothing yet"
+    if contact.phone:
+        card += f"; phone {contact.phone}"
+    if contact.tags:
+        card += "; tags " + ", ".join(map(str, contact.tags))
     return (
         f"<h3>{escape(contact.full_name or contact.email or '')} "
         f"<small>{escape(contact.email or '')} · {escape(persona)} · "
         f"{escape(contact.kind)}</small></h3>"
+        f'<p class="card">On the card: {escape(card)}</p>'
         f'<table class="timeline">{rows}</table>'
     )
 
@@ -264,7 +369,7 @@ table.timeline{border-collapse:collapse;width:100%}
 .timeline td{border-top:1px solid #eef;padding:3px 8px;vertical-align:top}
 .timeline td:first-child{white-space:nowrap;color:#667}.kind{color:#667;white-space:nowrap}
 .kind.message{color:#2fb383}.kind.web{color:#5b7cfa}
-small{color:#667;font-weight:normal}
+small{color:#667;font-weight:normal}p.card{color:#445;margin:.2rem 0 .6rem}
 """
 
 
@@ -294,7 +399,9 @@ def _html(result: Result, rows: list[dict[str, Any]], text: str) -> str:
         f"endpoint; every page view through the collect endpoint. {live} runs are still "
         "waiting for their next step.</p>"
         f"<pre>{escape(text)}</pre>"
-        f"<h2>Funnels</h2><p>Contacts who reached each step of the published version.</p>{funnels}"
+        "<h2>Funnels</h2><p>Runs that reached each step of the published version: where a flow "
+        "branches (the welcome form answered or its reminder, the cart's reason or its second "
+        f"email, the thank-you voucher) both sides show.</p>{funnels}"
         f"<h2>Timelines</h2><p>One customer of each kind, as their contact card shows them "
         f"(oldest first).</p>{''.join(timelines)}"
         "</body></html>"

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qs, urlsplit
@@ -31,11 +32,11 @@ from saleor_journeys import conf
 from saleor_journeys.auth import api_keys
 from saleor_journeys.commerce.models import Checkout
 from saleor_journeys.core.clock import FrozenClock
-from saleor_journeys.demo import behaviour, shop
+from saleor_journeys.demo import behaviour, shares, shop
 from saleor_journeys.demo.behaviour import Act, Story
 from saleor_journeys.demo.saleor import SaleorStandIn
 from saleor_journeys.demo.signing import DemoKey
-from saleor_journeys.demo.texts import RecordingTwilio
+from saleor_journeys.demo.texts import RecordingTwilio, Text
 from saleor_journeys.journeys import builtin, durations, versions
 from saleor_journeys.journeys import definition as d
 from saleor_journeys.journeys.models import Journey, Run, RunAction
@@ -86,6 +87,48 @@ class Tally:
     def count(self, event: str) -> None:
         self.webhooks[event] = self.webhooks.get(event, 0) + 1
 
+    def merge(self, other: Tally) -> None:
+        """Add another share's tally (other customers: nothing is counted twice)."""
+        for event, n in other.webhooks.items():
+            self.webhooks[event] = self.webhooks.get(event, 0) + n
+        self.refused += other.refused
+        self.page_views += other.page_views
+        self.clicks += other.clicks
+        self.identified_by_link += other.identified_by_link
+        self.popups.update(other.popups)
+        self.bought.update(other.bought)
+        self.shown |= other.shown
+
+
+@dataclass(frozen=True)
+class Email:
+    """An email as it was handed over, kept as bytes (the in-memory backend's objects do not
+    leave the process that sent them)."""
+
+    key: str  # the message's key (its ``Journeys-Message`` header)
+    to: str
+    eml: bytes
+    html: str | None
+
+    @classmethod
+    def of(cls, message: Any) -> Email:
+        html = next((body for body, kind in message.alternatives if kind == "text/html"), None)
+        return cls(
+            str(message.extra_headers.get("Journeys-Message", "")),
+            message.to[0],
+            message.message().as_bytes(),
+            None if html is None else str(html),
+        )
+
+
+@dataclass(frozen=True)
+class Played:
+    """What one share of the customers did, for the report."""
+
+    tally: Tally
+    texts: list[Text]
+    emails: list[Email]
+
 
 @dataclass
 class Result:
@@ -93,8 +136,8 @@ class Result:
     api_key: str
     stories: list[Story]
     tally: Tally
-    texts: RecordingTwilio
-    emails: list[Any]
+    texts: list[Text]
+    emails: list[Email]
     vouchers: int
     start: datetime
     end: datetime
@@ -230,35 +273,76 @@ class Storefront:
         )
 
     def _click(self, act: Act) -> None:
-        """Open a storefront link of the latest email the customer got, as a person would,
-        and hand the ``sj`` token of the redirect to the collect endpoint (``link``)."""
-        target = self._tracked_link(act.customer.email)
-        if target is None:
-            return
-        response = self.client.get(urlsplit(target).path, headers={"User-Agent": BROWSER})
-        self.tally.clicks += 1
-        location = response.headers.get("Location", "")
-        token = parse_qs(urlsplit(location).query).get(conf.get("WEB_LINK_PARAMETER"), [""])[0]
-        if not token:
-            return
-        page = {"type": "page", "url": location, "title": "Pet shop"}
-        answer = self.collect(act, [{"type": "link", "token": token}, page])
-        if answer:
-            self.tally.identified_by_link += 1
+        """Open a storefront link of the latest emails the customer got, as a person would,
+        and hand the ``sj`` token of the redirect to the collect endpoint (``link``); then,
+        when the act says so, answer the form on that page as ``journeys.js`` sends it.
 
-    def _tracked_link(self, email: str) -> str | None:
-        sent = Message.objects.filter(
+        ``act.link`` names the link (a ``LINKS`` key); without it, any storefront link. A link
+        that is only in the plain-text part of the email is not tracked: it is opened as it is,
+        and the page view alone goes to the collect endpoint."""
+        target = self._tracked_link(act.customer.email, act.link)
+        if target is not None:
+            response = self.client.get(urlsplit(target).path, headers={"User-Agent": BROWSER})
+            self.tally.clicks += 1
+            location = response.headers.get("Location", "")
+            token = parse_qs(urlsplit(location).query).get(conf.get("WEB_LINK_PARAMETER"), [""])
+            if not token[0]:
+                return
+            page = {"type": "page", "url": location, "title": "Pet shop"}
+            answer = self.collect(act, [{"type": "link", "token": token[0]}, page])
+            if answer:
+                self.tally.identified_by_link += 1
+        else:
+            location = self._text_link(act.customer.email, act.link) or ""
+            if not location:
+                return
+            self.collect(act, [{"type": "page", "url": location, "title": "Pet shop"}])
+        if act.form:
+            # The form's submit: journeys.js sends the email field and the other named,
+            # filled-in fields at once, with the form's ``data-journeys-form`` name.
+            identify = {
+                "type": "identify",
+                "email": act.customer.email,
+                "props": dict(act.fields),
+                "form": act.form,
+            }
+            self.collect(act, [identify])
+
+    def _recent_emails(self, email: str) -> Any:
+        return Message.objects.filter(
             contact__email=email, channel="email", status__in=("sent", "delivered")
-        ).order_by("-sent_at", "-pk")
+        ).order_by("-sent_at", "-pk")[:5]
+
+    def _tracked_link(self, email: str, name: str = "") -> str | None:
         prefix = f"{self.public}/t/c/"
-        for message in sent[:5]:
+        wanted = self._link_prefix(name)
+        for message in self._recent_emails(email):
             for href in re.findall(r'href="([^"]+)"', message.html):
                 if not href.startswith(prefix):
                     continue
                 decoded = tracking.read_click_token(href.removeprefix(prefix))
-                if decoded is not None and decoded[1].startswith(shop.STOREFRONT):
+                if decoded is not None and decoded[1].startswith(wanted):
                     return str(href)
         return None
+
+    def _text_link(self, email: str, name: str) -> str | None:
+        """The storefront link ``name`` as the plain-text part of a recent email has it."""
+        if not name:
+            return None
+        wanted = self._link_prefix(name)
+        for message in self._recent_emails(email):
+            for url in re.findall(r"https?://\S+", message.text):
+                if url.startswith(wanted):
+                    return str(url)
+        return None
+
+    @staticmethod
+    def _link_prefix(name: str) -> str:
+        """What the storefront link ``name`` of ``LINKS`` starts with (any storefront link
+        without a name)."""
+        if not name:
+            return shop.STOREFRONT
+        return LINKS[name].split("{", 1)[0]
 
 
 class Beat:
@@ -282,6 +366,9 @@ class Beat:
         ]
         self.quiet = max(afters, default=timedelta(hours=2))
         self.scanned = clock.at
+        # The last sweep: what became due since then is due at the next tick, even when an act
+        # has moved the clock past the moment itself.
+        self.swept = clock.at
         self.ticks = 0
         tables = {
             "run": Run._meta.db_table,
@@ -303,11 +390,11 @@ class Beat:
         ).format(**tables)
 
     def _next(self) -> tuple[datetime, set[str]] | None:
-        """The next tick with something due after now, and what is due then."""
-        now = self.clock.at
+        """The next tick with something due since the last sweep, and what is due then."""
+        since = self.swept
         adapt = connection.ops.adapt_datetimefield_value
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, [adapt(now), adapt(now), adapt(now - self.quiet)])
+            cursor.execute(self.sql, [adapt(since), adapt(since), adapt(since - self.quiet)])
             wake, retry, quiet_since = cursor.fetchone()
         updated = _parse(quiet_since)
         moments = {
@@ -339,6 +426,7 @@ class Beat:
 
     def settle(self, due: set[str]) -> None:
         self.ticks += 1
+        self.swept = self.clock.at
         if "checkouts" in due:
             runs.scan_abandoned_checkouts()
         if "runs" in due:
@@ -396,10 +484,17 @@ class Progress:
         self.out.flush()
 
 
-def play(
-    customers: int, seed: int, out: TextIO = sys.stdout, on_ready: Callable[[], None] | None = None
-) -> Result:
-    embedded.ensure_migrated()
+@dataclass(frozen=True)
+class Shop:
+    """What every share plays against: set up once, before the shares start."""
+
+    installation: Installation
+    key: DemoKey
+    api_key: str
+    clock: FrozenClock
+
+
+def _tune_connection() -> None:
     # One connection for the whole run: each request through the test client would otherwise
     # close it at its end.
     connection.close()
@@ -408,14 +503,43 @@ def play(
         # A throwaway database: no need to wait for the disk at every commit.
         cursor.execute("PRAGMA synchronous = OFF")
         cursor.execute("PRAGMA journal_mode = MEMORY")
-    conf.user_settings()["LINKS"] = LINKS
+
+
+def _play_share(shop_: Shop, acts: list[Act], report: Callable[[int, int], None]) -> Played:
+    """Play these acts in time order, then the rest of the month; ``report(done, day)``."""
+    _tune_connection()
     texts = RecordingTwilio()
     sms.http_client = lambda: texts  # the seam the SMS channel offers for another HTTP client
     mail.outbox = []
-    key = DemoKey()
     tally = Tally()
+    storefront = Storefront(shop_.installation, shop_.key, shop_.api_key, tally)
+    beat = Beat(shop_.clock)
+    day = 0
+    for done, act in enumerate(acts, 1):
+        beat.until(act.at)
+        storefront.play(act)
+        if done < len(acts) and ((act.at - START).days + 1 != day or done % 25 == 0):
+            day = (act.at - START).days + 1
+            report(done, day)  # the last act counts once the month is over
+    beat.until(START + timedelta(days=behaviour.DAYS))
+    beat.settle({"runs", "actions", "checkouts"})
+    beat.scan()
+    report(len(acts), behaviour.DAYS)
+    return Played(tally, texts.sent, [Email.of(m) for m in mail.outbox])
+
+
+def play(customers: int, seed: int, out: TextIO = sys.stdout, jobs: int = 1) -> Result:
+    """The month of ``customers`` customers, played in ``jobs`` processes (each a share of the
+    customers; see ``shares``) where the platform can fork."""
+    embedded.ensure_migrated()
+    _tune_connection()
+    conf.user_settings()["LINKS"] = LINKS
+    key = DemoKey()
     end = START + timedelta(days=behaviour.DAYS)
-    with SaleorStandIn(key.jwks) as saleor, FrozenClock(START) as clock:
+    # Listening from now on, answering once the shares are started: they are forked, and a
+    # process is not forked while it runs other threads.
+    saleor = SaleorStandIn(key.jwks)
+    with FrozenClock(START) as clock:
         installation = Installation.objects.create(
             saleor_api_url=saleor.api_url,
             saleor_domain=shop.SHOP_DOMAIN,
@@ -432,18 +556,27 @@ def play(
         publish_journeys(installation)
         people = shop.customers(customers, random.Random(seed))  # noqa: S311 - a story, not a secret
         stories, acts = behaviour.plan(people, seed, START)
-        storefront = Storefront(installation, key, api_key, tally)
+        setup = Shop(installation, key, api_key, clock)
+        jobs = max(1, min(jobs, customers)) if shares.can_fork() else 1
+        split = [[a for a in acts if a.customer.number % jobs == k] for k in range(jobs)]
         progress = Progress(out, len(acts))
-        beat = Beat(clock)
-        for done, act in enumerate(acts, 1):
-            beat.until(act.at)
-            storefront.play(act)
-            progress.update(done, f"day {(act.at - START).days + 1:2d}/{behaviour.DAYS}")
-        beat.until(end)
-        beat.settle({"runs", "actions", "checkouts"})
-        beat.scan()
+
+        def show(done: list[int], days: list[int]) -> None:
+            progress.update(sum(done), f"day {min(days):2d}/{behaviour.DAYS}")
+
+        if jobs == 1:
+            with saleor:
+                played = [_play_share(setup, acts, lambda done, day: show([done], [day]))]
+        else:
+            with saleor:
+                played = shares.play(split, partial(_play_share, setup), show)
+            _tune_connection()
         progress.update(len(acts), f"day {behaviour.DAYS}/{behaviour.DAYS}")
-        vouchers = len(saleor.vouchers)
+    tally = Tally()
+    for share in played:
+        tally.merge(share.tally)
+    texts = sorted((t for share in played for t in share.texts), key=lambda t: (t.at, t.to))
+    emails = [e for share in played for e in share.emails]
     return Result(
-        installation, api_key, stories, tally, texts, list(mail.outbox), vouchers, START, end
+        installation, api_key, stories, tally, texts, emails, len(saleor.vouchers), START, end
     )

@@ -5,6 +5,7 @@ and its rendering run unchanged; nothing leaves the machine."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -49,8 +50,12 @@ class RecordingTwilio(HttpClient):
     ) -> Response:
         form = data or {}
         with self._lock:
-            sid = f"SMdemo{len(self.sent) + 1:026d}"
-            text = Text(clock.now(), str(form.get("To", "")), str(form.get("Body", "")), sid)
+            to, at = str(form.get("To", "")), clock.now()
+            # Unique without a shared counter: the demo's customers are played in several
+            # processes.
+            seed = f"{to}|{at.isoformat()}|{len(self.sent)}"
+            sid = "SM" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+            text = Text(at, to, str(form.get("Body", "")), sid)
             self.sent.append(text)
         answer: dict[str, Any] = {
             "sid": sid,

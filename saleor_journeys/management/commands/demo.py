@@ -19,6 +19,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 CHILD = "SALEOR_JOURNEYS_DEMO_CHILD"
+# Beyond a few processes the shares are small and merging them costs more than it saves.
+MAX_JOBS = 4
 # What could point the child elsewhere than its own embedded database, mail and SMS stand-ins.
 STRIPPED = (
     "DATABASE_URL",
@@ -48,6 +50,12 @@ class Command(BaseCommand):
             help="Folder for the database, emails, SMS and report (./saleor-journeys-demo).",
         )
         parser.add_argument(
+            "--jobs",
+            type=int,
+            default=min(os.cpu_count() or 1, MAX_JOBS),
+            help=f"Processes to play the customers in (default: the CPUs, at most {MAX_JOBS}).",
+        )
+        parser.add_argument(
             "--serve", action="store_true", help="Then serve the app on the demo database."
         )
         parser.add_argument("--port", type=int, default=8000, help="Port for --serve (8000).")
@@ -55,6 +63,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["customers"] < 1:
             raise CommandError("--customers must be at least 1.")
+        if options["jobs"] < 1:
+            raise CommandError("--jobs must be at least 1.")
         output: Path = options["output"].expanduser().resolve()
         if os.environ.get(CHILD) == str(output):
             self._run(output, options)
@@ -86,6 +96,8 @@ class Command(BaseCommand):
                 "SALEOR_JOURNEYS_PUBLIC_URL": f"http://127.0.0.1:{options['port']}",
                 "SALEOR_JOURNEYS_VOUCHER_CHANNEL": "default-channel",
                 "EMAIL_URL": "memory://",
+                # --serve shows the month as it ended: the real clock is past its waits.
+                "SALEOR_JOURNEYS_IN_PROCESS_BEAT": "0",
                 "TWILIO_ACCOUNT_SID": texts.ACCOUNT_SID,
                 "TWILIO_AUTH_TOKEN": texts.AUTH_TOKEN,
                 "TWILIO_FROM": texts.SENDER,
@@ -96,6 +108,7 @@ class Command(BaseCommand):
         command = [sys.executable, "-m", "saleor_journeys.cli", "demo"]
         command += ["--customers", str(options["customers"]), "--seed", str(options["seed"])]
         command += ["--output", str(output), "--port", str(options["port"])]
+        command += ["--jobs", str(options["jobs"])]
         if options["serve"]:
             command.append("--serve")
         child = subprocess.Popen(command, env=env)  # noqa: S603 - this very command, again
@@ -116,7 +129,10 @@ class Command(BaseCommand):
             f"(seed {options['seed']}); everything stays in {output}."
         )
         result = run.play(
-            options["customers"], options["seed"], out=getattr(self.stdout, "_out", sys.stdout)
+            options["customers"],
+            options["seed"],
+            out=getattr(self.stdout, "_out", sys.stdout),
+            jobs=options["jobs"],
         )
         summary = report.write(result, output)
         self.stdout.write("")
