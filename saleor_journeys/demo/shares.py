@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import shutil
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,8 @@ _SKIPPED = {"django_migrations", "django_content_type", "sqlite_sequence"}
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    # Not on macOS: its system libraries are not safe to use in a forked child.
+    return "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin"
 
 
 def play(
