@@ -67,9 +67,9 @@ def _wait_for(check: Any, seconds: float = 15.0) -> bool:
 def test_a_wait_ends_without_a_broker_or_a_beat(waiting_run: Run, fast_beat: None) -> None:
     sweeper = embedded.start_sweeper()
     try:
-        assert _wait_for(
-            lambda: Run.objects.get(pk=waiting_run.pk).status == RunStatus.DONE
-        ), "the in-process beat never stepped the due run"
+        assert _wait_for(lambda: Run.objects.get(pk=waiting_run.pk).status == RunStatus.DONE), (
+            "the in-process beat never stepped the due run"
+        )
     finally:
         sweeper.stop()
 
