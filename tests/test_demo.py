@@ -203,7 +203,6 @@ def test_the_cart_form_answer_is_stored_and_stops_the_reminders(
         # "Too expensive" marks them for a later cheaper offer; other reasons do not.
         expensive = form["fields"]["reason"] == "too_expensive"
         assert ("price-sensitive" in customer["tags"]) == expensive, customer
-    assert any(f["fields"]["reason"] == "too_expensive" for c in answered for f in c["forms"])
     nodes = _journey(summary, "abandoned-cart")["nodes"]
     assert nodes["store-reason"] == len(answered)
     assert nodes["second-reminder"] > 0 and nodes["thank-you"] > 0

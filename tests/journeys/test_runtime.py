@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from saleor_journeys.contacts.models import Contact
 from saleor_journeys.core.clock import FrozenClock
 from saleor_journeys.events import log
-from saleor_journeys.journeys import files, versions
+from saleor_journeys.journeys import builtin, files, versions
 from saleor_journeys.journeys.models import Journey, Run, RunAction, RunStatus, RunStep
 from saleor_journeys.runtime import runs
 from saleor_journeys.saleor.models import Installation
@@ -352,3 +352,54 @@ def test_facts_are_read_from_the_database_only_when_a_step_asks(
         assert facts.events == facts.events and facts.order_count == 0
     assert len(built) == 0
     assert len(read) == 2  # the events once, the orders (count and total) once
+
+
+def _form(contact: Contact, form: str, fields: dict[str, Any], at: datetime, key: str) -> None:
+    log.record(
+        installation_id=contact.installation_id,
+        contact=contact,
+        type="form_submitted",
+        source="web",
+        key=key,
+        occurred_at=at,
+        received_at=at,
+        data={"form": form, "fields": fields},
+    )
+
+
+def test_the_built_in_cart_journey_hears_its_own_form_and_tags_too_expensive(
+    recorded_installation: Installation,
+    send_recorded: SendRecorded,
+    django_capture_on_commit_callbacks: Any,
+    smtp: Any,
+) -> None:
+    journey = published(recorded_installation, builtin.load("abandoned-cart"))
+    cart = deliveries.recorded("checkout_updated")
+    send_recorded(cart)
+    with (
+        FrozenClock(updated_at(cart) + timedelta(hours=2, seconds=1)) as clock,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert runs.scan_abandoned_checkouts() == 1
+        runs.sweep()
+        run = Run.objects.get(journey=journey)
+        assert (run.status, run.node) == (RunStatus.WAITING, "wait-for-answer")
+
+        clock.advance(timedelta(hours=1))
+        reason = {"answer": "no_longer_want_it", "reason": "too_expensive"}
+        _form(run.contact, "welcome-interests", {"pet": "dog"}, clock.at, "tests:other-form")
+        runs.sweep()
+        run.refresh_from_db()
+        assert (run.status, run.node) == (RunStatus.WAITING, "wait-for-answer")
+
+        _form(run.contact, "cart-feedback", reason, clock.at, "tests:cart-form")
+        runs.sweep()
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE
+    nodes = list(run.log.order_by("number").values_list("node", flat=True))
+    assert nodes[-4:-1] == ["store-reason", "too-expensive", "tag-price-sensitive"], nodes
+    run.contact.refresh_from_db()
+    assert "price-sensitive" in run.contact.tags
+    assert run.contact.properties["cart_feedback"] == "answered"
+    assert sent(journey) == ["abandoned-cart-reminder"]
