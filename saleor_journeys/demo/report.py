@@ -361,7 +361,7 @@ STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#1d2433;
   padding:0 1rem}
 h1{font-size:1.6rem}h2{margin-top:2.5rem;border-bottom:1px solid #dde;padding-bottom:.3rem}
-pre{background:#f5f6fa;padding:1rem;overflow-x:auto;border-radius:6px}
+pre{background:#f5f6fa;padding:1rem;overflow-x:auto;border-radius:6px;white-space:pre-wrap}
 svg text{font:12px system-ui,sans-serif;fill:#1d2433}svg .type{fill:#8a93a6}
 .bar{fill:#5b7cfa}.bar.send{fill:#2fb383}.bar.wait,.bar.wait_for_event{fill:#c9cfe0}
 .bar.create_voucher{fill:#f2a541}.bar.exit{fill:#8a93a6}.bar.condition{fill:#a77bf3}
