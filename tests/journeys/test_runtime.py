@@ -294,7 +294,9 @@ WAIT_FOR_FORM = {
 }
 
 
-def _event(contact: Contact, type: str, at: datetime, key: str) -> None:
+def _event(
+    contact: Contact, type: str, at: datetime, key: str, data: dict[str, Any] | None = None
+) -> None:
     log.record(
         installation_id=contact.installation_id,
         contact=contact,
@@ -303,7 +305,7 @@ def _event(contact: Contact, type: str, at: datetime, key: str) -> None:
         key=key,
         occurred_at=at,
         received_at=at,
-        data={},
+        data=data or {},
     )
 
 
@@ -355,16 +357,7 @@ def test_facts_are_read_from_the_database_only_when_a_step_asks(
 
 
 def _form(contact: Contact, form: str, fields: dict[str, Any], at: datetime, key: str) -> None:
-    log.record(
-        installation_id=contact.installation_id,
-        contact=contact,
-        type="form_submitted",
-        source="web",
-        key=key,
-        occurred_at=at,
-        received_at=at,
-        data={"form": form, "fields": fields},
-    )
+    _event(contact, "form_submitted", at, key, {"form": form, "fields": fields})
 
 
 def test_the_built_in_cart_journey_hears_its_own_form_and_tags_too_expensive(
