@@ -277,26 +277,19 @@ class Storefront:
         and hand the ``sj`` token of the redirect to the collect endpoint (``link``); then,
         when the act says so, answer the form on that page as ``journeys.js`` sends it.
 
-        ``act.link`` names the link (a ``LINKS`` key); without it, any storefront link. A link
-        that is only in the plain-text part of the email is not tracked: it is opened as it is,
-        and the page view alone goes to the collect endpoint."""
+        ``act.link`` names the link (a ``LINKS`` key); without it, any storefront link."""
         target = self._tracked_link(act.customer.email, act.link)
-        if target is not None:
-            response = self.client.get(urlsplit(target).path, headers={"User-Agent": BROWSER})
-            self.tally.clicks += 1
-            location = response.headers.get("Location", "")
-            token = parse_qs(urlsplit(location).query).get(conf.get("WEB_LINK_PARAMETER"), [""])
-            if not token[0]:
-                return
-            page = {"type": "page", "url": location, "title": "Pet shop"}
-            answer = self.collect(act, [{"type": "link", "token": token[0]}, page])
-            if answer:
-                self.tally.identified_by_link += 1
-        else:
-            location = self._text_link(act.customer.email, act.link) or ""
-            if not location:
-                return
-            self.collect(act, [{"type": "page", "url": location, "title": "Pet shop"}])
+        if target is None:
+            return
+        response = self.client.get(urlsplit(target).path, headers={"User-Agent": BROWSER})
+        self.tally.clicks += 1
+        location = response.headers.get("Location", "")
+        token = parse_qs(urlsplit(location).query).get(conf.get("WEB_LINK_PARAMETER"), [""])
+        if not token[0]:
+            return
+        page = {"type": "page", "url": location, "title": "Pet shop"}
+        if self.collect(act, [{"type": "link", "token": token[0]}, page]):
+            self.tally.identified_by_link += 1
         if act.form:
             # The form's submit: journeys.js sends the email field and the other named,
             # filled-in fields at once, with the form's ``data-journeys-form`` name.
@@ -308,32 +301,19 @@ class Storefront:
             }
             self.collect(act, [identify])
 
-    def _recent_emails(self, email: str) -> Any:
-        return Message.objects.filter(
-            contact__email=email, channel="email", status__in=("sent", "delivered")
-        ).order_by("-sent_at", "-pk")[:5]
-
     def _tracked_link(self, email: str, name: str = "") -> str | None:
         prefix = f"{self.public}/t/c/"
         wanted = self._link_prefix(name)
-        for message in self._recent_emails(email):
+        recent = Message.objects.filter(
+            contact__email=email, channel="email", status__in=("sent", "delivered")
+        ).order_by("-sent_at", "-pk")[:5]
+        for message in recent:
             for href in re.findall(r'href="([^"]+)"', message.html):
                 if not href.startswith(prefix):
                     continue
                 decoded = tracking.read_click_token(href.removeprefix(prefix))
                 if decoded is not None and decoded[1].startswith(wanted):
                     return str(href)
-        return None
-
-    def _text_link(self, email: str, name: str) -> str | None:
-        """The storefront link ``name`` as the plain-text part of a recent email has it."""
-        if not name:
-            return None
-        wanted = self._link_prefix(name)
-        for message in self._recent_emails(email):
-            for url in re.findall(r"https?://\S+", message.text):
-                if url.startswith(wanted):
-                    return str(url)
         return None
 
     @staticmethod
@@ -369,7 +349,6 @@ class Beat:
         # The last sweep: what became due since then is due at the next tick, even when an act
         # has moved the clock past the moment itself.
         self.swept = clock.at
-        self.ticks = 0
         tables = {
             "run": Run._meta.db_table,
             "journey": Journey._meta.db_table,
@@ -425,7 +404,6 @@ class Beat:
         self.clock.at = target
 
     def settle(self, due: set[str]) -> None:
-        self.ticks += 1
         self.swept = self.clock.at
         if "checkouts" in due:
             runs.scan_abandoned_checkouts()

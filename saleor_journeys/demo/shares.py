@@ -24,7 +24,7 @@ from django.db import connection, transaction
 # well under what a JavaScript number holds exactly.
 ID_SPACING = 10**9
 # Tables that hold Django's own bookkeeping, set up before the copies and never written after.
-_SKIPPED = {"django_migrations", "django_content_type", "sqlite_sequence"}
+_SKIPPED = {"django_migrations", "django_content_type"}
 
 
 def can_fork() -> bool:

@@ -341,7 +341,6 @@ def advance(run_id: int) -> int:
             if run.inbox
             else []
         )
-        taken = 0
         new_events: list[Event] = []
         taken_steps: list[RunStep] = []
         facts: Facts | None = None
@@ -365,7 +364,6 @@ def advance(run_id: int) -> int:
                     if context:
                         state = replace(state, context={**state.context, **context})
                     new_events += _tag_events(run, state.steps, tags, now)
-                taken += 1
                 if state.status == "waiting":
                     break
         RunStep.objects.bulk_create(taken_steps)  # one statement for the steps of this call
@@ -378,7 +376,7 @@ def advance(run_id: int) -> int:
         and run.wake_at - now <= timedelta(minutes=10)
     ):
         _hint(run.pk, run.wake_at)
-    return taken
+    return len(taken_steps)
 
 
 def _step(
