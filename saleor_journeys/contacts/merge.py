@@ -26,6 +26,7 @@ from saleor_journeys.events import log
 from saleor_journeys.events.models import Event
 from saleor_journeys.journeys.models import LIVE_STATUSES, Run, RunStatus, RunStep
 from saleor_journeys.messaging.models import Consent, ConsentStatus, Message
+from saleor_journeys.runtime import runs
 from saleor_journeys.web.models import PushSubscription, Visitor
 
 MERGED = "contacts_merged"
@@ -224,20 +225,7 @@ def _move_runs(k: Contact, o: Contact, now: datetime) -> list[dict[str, Any]]:
                 "inbox": run.inbox,
             }
         )
-        run.steps += 1
-        RunStep.objects.create(
-            run=run,
-            number=run.steps,
-            node=run.node,
-            outcome="exit",
-            at=now,
-            detail={"reason": "merged"},
-        )
-        run.status = RunStatus.EXITED
-        run.finished_at = now
-        run.wake_at = run.timer_at = None
-        run.inbox = []
-        run.save()
+        runs.end(run, node=run.node, reason="merged", now=now)
     return exited
 
 

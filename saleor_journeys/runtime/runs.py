@@ -620,11 +620,16 @@ def exit_run(run_id: int, *, node: str, reason: str) -> bool:
         run = Run.objects.select_for_update().filter(pk=run_id, status__in=LIVE_STATUSES).first()
         if run is None:
             return False
-        run.steps += 1
-        _record(run, run.steps, node, "exit", reason, now)
-        run.status = RunStatus.EXITED
-        run.finished_at = now
-        run.wake_at = run.timer_at = None
-        run.inbox = []
-        run.save()
+        end(run, node=node, reason=reason, now=now)
     return True
+
+
+def end(run: Run, *, node: str, reason: str, now: datetime) -> None:
+    """Exit a live run whose row the caller has locked: one ``exit`` step with the reason."""
+    run.steps += 1
+    _record(run, run.steps, node, "exit", reason, now)
+    run.status = RunStatus.EXITED
+    run.finished_at = now
+    run.wake_at = run.timer_at = None
+    run.inbox = []
+    run.save()
